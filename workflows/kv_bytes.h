@@ -43,11 +43,6 @@ struct kv_writer {
 static inline void kv_hasher_init(struct kv_hasher *hasher, uint64_t seed)
 {
     assert(hasher != NULL);
-    /* A stack XXH3 state must start with seed 0 before a _withSeed reset (xxhash.h,
-     * XXH3_INITSTATE): otherwise a stale seed left on the stack by an earlier call can make the
-     * reset skip deriving the secret and keep garbage, giving wrong, run-dependent hashes.
-     * core/hash.c's hash_stream_init does not do this yet. */
-    XXH3_INITSTATE(&hasher->stream.state);
     hash_stream_init(&hasher->stream, seed);
     hasher->staged = 0;
 }
