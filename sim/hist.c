@@ -211,14 +211,12 @@ int64_t hist_invoke(struct hist *hist, uint64_t time, const struct hist_call *ca
     return (int64_t)id;
 }
 
-int hist_complete(struct hist *hist, uint32_t op_id, uint64_t time, enum hist_outcome outcome,
-                  const char *result, size_t result_len)
+/* Completes op `op_id`; `result` is stored when `keep_result` (reads, cas mismatches). */
+static int hist_complete_op(struct hist *hist, uint32_t op_id, uint64_t time,
+                            enum hist_outcome outcome, int keep_result, const char *result,
+                            size_t result_len)
 {
-    assert(hist != NULL);
     assert(outcome == HIST_OK || outcome == HIST_FAIL || outcome == HIST_UNKNOWN);
-    if (op_id >= hist->ops_count) {
-        return hist_fail(hist, HIST_E_STATE, "completion of op %" PRIu32 ", never invoked", op_id);
-    }
     struct hist_op *op = &hist->ops[op_id];
     if (op->outcome != HIST_PENDING) {
         return hist_fail(hist, HIST_E_STATE, "op %" PRIu32 " completed twice", op_id);
@@ -227,7 +225,7 @@ int hist_complete(struct hist *hist, uint32_t op_id, uint64_t time, enum hist_ou
         return hist_fail(hist, HIST_E_STATE, "time goes backwards: %" PRIu64 " after %" PRIu64,
                          time, hist->time_last);
     }
-    if (outcome == HIST_OK && hist_kind_is_read(op->kind)) {
+    if (keep_result) {
         int err = hist_store(hist, result, result_len, &op->result);
         if (err != HIST_E_OK) {
             return err;
@@ -241,6 +239,45 @@ int hist_complete(struct hist *hist, uint32_t op_id, uint64_t time, enum hist_ou
     assert(op->complete_event > op->invoke_event);
     assert(hist->events_count <= 2 * hist->ops_count);
     return HIST_E_OK;
+}
+
+static int hist_check_id(struct hist *hist, uint32_t op_id)
+{
+    if (op_id >= hist->ops_count) {
+        return hist_fail(hist, HIST_E_STATE, "completion of op %" PRIu32 ", never invoked", op_id);
+    }
+    return HIST_E_OK;
+}
+
+int hist_complete(struct hist *hist, uint32_t op_id, uint64_t time, enum hist_outcome outcome,
+                  const char *result, size_t result_len)
+{
+    assert(hist != NULL);
+    int err = hist_check_id(hist, op_id);
+    if (err != HIST_E_OK) {
+        return err;
+    }
+    int keep = outcome == HIST_OK && hist_kind_is_read(hist->ops[op_id].kind);
+    return hist_complete_op(hist, op_id, time, outcome, keep, result, result_len);
+}
+
+int hist_complete_cas_mismatch(struct hist *hist, uint32_t op_id, uint64_t time,
+                               const char *current, size_t current_len)
+{
+    assert(hist != NULL);
+    int err = hist_check_id(hist, op_id);
+    if (err != HIST_E_OK) {
+        return err;
+    }
+    if (!hist_kind_is_cas(hist->ops[op_id].kind)) {
+        return hist_fail(hist, HIST_E_ARG, "op %" PRIu32 " is a %s, not a cas", op_id,
+                         hist_kind_name(hist->ops[op_id].kind));
+    }
+    err = hist_complete_op(hist, op_id, time, HIST_OK, 1, current, current_len);
+    if (err == HIST_E_OK) {
+        hist->ops[op_id].cas_mismatch = 1;
+    }
+    return err;
 }
 
 const char *hist_str_bytes(const struct hist *hist, struct hist_str str, size_t *len_out)
@@ -354,7 +391,7 @@ void hist_op_describe(const struct hist *hist, uint32_t op_id, char *buf, size_t
     if (hist_kind_has_value(op->kind)) {
         hist_quote_str(hist, op->value, value, sizeof(value));
     }
-    if (hist_kind_is_read(op->kind) && op->outcome == HIST_OK) {
+    if ((hist_kind_is_read(op->kind) && op->outcome == HIST_OK) || op->cas_mismatch) {
         hist_quote_str(hist, op->result, result, sizeof(result));
     }
     if (op->outcome != HIST_PENDING) {
@@ -364,6 +401,9 @@ void hist_op_describe(const struct hist *hist, uint32_t op_id, char *buf, size_t
              "op %" PRIu32 " client %" PRIu64 " %s%s%s%s%s%s%s%s%s%s [%s, %s %" PRIu64 "..%s]",
              op_id, op->client, hist_kind_name(op->kind), key[0] ? " " : "", key,
              expected[0] ? " " : "", expected, expected[0] ? " ->" : "", value[0] ? " " : "", value,
-             result[0] ? " = " : "", result, hist_outcome_name(op->outcome),
-             hist->time_is_line ? "lines" : "t", op->invoke_time, end);
+             result[0] == '\0'  ? ""
+             : op->cas_mismatch ? " = mismatch "
+                                : " = ",
+             result, hist_outcome_name(op->outcome), hist->time_is_line ? "lines" : "t",
+             op->invoke_time, end);
 }

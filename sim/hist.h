@@ -64,8 +64,9 @@ enum hist_kind {
 };
 
 /*
- * A compare-and-set whose comparison failed had no effect: record it as HIST_FAIL (as Jepsen
- * does). An OK compare-and-set is one that swapped.
+ * Compare-and-set: HIST_OK means it swapped. One whose comparison failed had no effect: record it
+ * with hist_complete_cas_mismatch (OK, no swap, and the current value it saw, which the checker
+ * verifies), or as HIST_FAIL when that value is unknown (as Jepsen does: the op is dropped).
  */
 enum hist_outcome {
     HIST_PENDING = 0, /* invoked, not completed yet */
@@ -91,7 +92,9 @@ struct hist_op {
     struct hist_str key;      /* kv kinds: the key (never nil); register kinds: nil */
     struct hist_str value;    /* write, put, append: the value; cas: the new value; else nil */
     struct hist_str expected; /* cas: the value compared with (nil: "absent"); otherwise nil */
-    struct hist_str result;   /* read/get completed OK: the value read (nil: none); else nil */
+    struct hist_str result;   /* read/get completed OK: the value read (nil: none); a cas
+                                 mismatch: the current value it saw (nil: absent); else nil */
+    int cas_mismatch;         /* a cas completed OK without swapping (see result) */
 };
 
 /*
@@ -151,6 +154,14 @@ int64_t hist_invoke(struct hist *hist, uint64_t time, const struct hist_call *ca
 int hist_complete(struct hist *hist, uint32_t op_id, uint64_t time, enum hist_outcome outcome,
                   const char *result, size_t result_len);
 
+/*
+ * Records that compare-and-set `op_id` completed at `time` without swapping because the current
+ * value was `current` (NULL: nil / absent), which differs from its expected value. Outcome OK.
+ * Returns 0 or a negative enum hist_err (HIST_E_ARG: not a cas; HIST_E_STATE as above).
+ */
+int hist_complete_cas_mismatch(struct hist *hist, uint32_t op_id, uint64_t time,
+                               const char *current, size_t current_len);
+
 /* The bytes of `str` (NULL for nil); *len_out gets its length. */
 const char *hist_str_bytes(const struct hist *hist, struct hist_str str, size_t *len_out);
 /* 1 when the two strings (of the same history) hold equal bytes, or are both nil. */
@@ -180,6 +191,7 @@ void hist_op_describe(const struct hist *hist, uint32_t op_id, char *buf, size_t
  *   flowraft-history 1 MODEL [initial VALUE]      MODEL: register | kv; initial defaults to nil
  *   invoke OP CLIENT TIME KIND ARGS...            OP: the op id, 0, 1, 2, ... in this order
  *   ok OP TIME [RESULT]                           RESULT: only (and always) for read / get
+ *   ok OP TIME mismatch CURRENT                   a cas that did not swap, seeing CURRENT
  *   fail OP TIME
  *   unknown OP TIME
  *

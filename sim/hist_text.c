@@ -64,7 +64,10 @@ static int hist_write_complete(FILE *out, const struct hist *hist, uint32_t id)
     assert(op->outcome != HIST_PENDING);
     int rc = fprintf(out, "%s %" PRIu32 " %" PRIu64, hist_outcome_name(op->outcome), id,
                      op->complete_time) < 0;
-    if (!rc && op->outcome == HIST_OK && hist_kind_is_read(op->kind)) {
+    if (!rc && op->cas_mismatch) {
+        rc = fputs(" mismatch", out) < 0;
+    }
+    if (!rc && ((op->outcome == HIST_OK && hist_kind_is_read(op->kind)) || op->cas_mismatch)) {
         rc = hist_put_str(out, hist, op->result);
     }
     return rc || fputc('\n', out) < 0 ? -1 : 0;
@@ -217,8 +220,22 @@ static int hist_text_complete(struct hist *hist, struct hist_lines *lines,
     }
     const char *result = NULL;
     size_t result_len = 0;
-    if (outcome == HIST_OK && hist_kind_is_read(hist->ops[id].kind)) {
-        int err = hist_text_arg(hist, lines, "result", &result, &result_len);
+    enum hist_kind kind = hist->ops[id].kind;
+    int mismatch = 0;
+    if (outcome == HIST_OK && (kind == HIST_CAS || kind == HIST_KV_CAS) &&
+        !hist_lines_blank(lines)) {
+        const char *word;
+        size_t len;
+        hist_lex_word(lines, 0, &word, &len);
+        if (!hist_word_is(word, len, "mismatch")) {
+            return hist_fail_line(hist, lines, HIST_E_PARSE,
+                                  "expected 'mismatch CURRENT' or nothing after a cas's ok");
+        }
+        mismatch = 1;
+    }
+    if ((outcome == HIST_OK && hist_kind_is_read(kind)) || mismatch) {
+        int err =
+            hist_text_arg(hist, lines, mismatch ? "current value" : "result", &result, &result_len);
         if (err != HIST_E_OK) {
             return err;
         }
@@ -226,7 +243,8 @@ static int hist_text_complete(struct hist *hist, struct hist_lines *lines,
     if (!hist_lines_blank(lines)) {
         return hist_fail_line(hist, lines, HIST_E_PARSE, "unexpected text after the completion");
     }
-    int err = hist_complete(hist, (uint32_t)id, time, outcome, result, result_len);
+    int err = mismatch ? hist_complete_cas_mismatch(hist, (uint32_t)id, time, result, result_len)
+                       : hist_complete(hist, (uint32_t)id, time, outcome, result, result_len);
     return err == HIST_E_OK ? err : hist_fail_line(hist, lines, err, "%s", hist->error);
 }
 

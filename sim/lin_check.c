@@ -332,6 +332,7 @@ static int lin_make_op(struct lin_check *c, uint32_t id, struct lin_op *out)
     out->hist_id = id;
     out->kind = op->kind;
     out->unknown = op->outcome != HIST_OK;
+    out->mismatch = op->cas_mismatch;
     if (lin_intern(c, op->value, &out->value) != 0 ||
         lin_intern(c, op->expected, &out->expected) != 0 ||
         lin_intern(c, op->result, &out->result) != 0) {

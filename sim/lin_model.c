@@ -24,6 +24,9 @@ int lin_model_step(struct lin_states *states, uint32_t state, const struct lin_o
         return 1;
     case HIST_CAS:
     case HIST_KV_CAS:
+        if (op->mismatch) { /* it compared, saw `result`, and did not swap */
+            return state != op->expected && state == op->result;
+        }
         if (state == op->expected) {
             *next = op->value;
             return 1;

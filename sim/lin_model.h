@@ -47,9 +47,10 @@ struct lin_op {
     uint32_t hist_id; /* the op's id in the history */
     enum hist_kind kind;
     int unknown;       /* outcome unknown (or pending): its effect may or may not happen */
+    int mismatch;      /* a cas that saw `result` and did not swap */
     uint32_t value;    /* write / put / append / cas new value */
     uint32_t expected; /* cas */
-    uint32_t result;   /* read / get: the value read */
+    uint32_t result;   /* read / get: the value read; cas mismatch: the value seen */
 };
 
 /*

@@ -188,6 +188,36 @@ Test(hist_record, describe_is_readable)
     cr_assert_str_eq(line, "op 1 client 3 get \"k\" = \"new\\n\" [ok, t 6..9]");
 }
 
+/* Invariant: a cas that did not swap is recorded as OK with the current value it saw (nil:
+ * absent); only a cas can complete that way. */
+Test(hist_record, cas_mismatch_keeps_the_value_seen)
+{
+    cr_assert_eq(hist_init(&hist, HIST_MODEL_KV, 8), HIST_E_OK);
+    struct hist_call cas = { .kind = HIST_KV_CAS,
+                             .client = 1,
+                             .key = "k",
+                             .key_len = 1,
+                             .value = "b",
+                             .value_len = 1,
+                             .expected = "a",
+                             .expected_len = 1 };
+    cr_assert_eq(hist_invoke(&hist, 0, &cas), 0);
+    cr_assert_eq(hist_invoke(&hist, 0, &cas), 1);
+    cr_assert_eq(get(2, 0, "k"), 2);
+    cr_assert_eq(hist_complete_cas_mismatch(&hist, 0, 1, "z", 1), HIST_E_OK);
+    cr_assert_eq(hist_complete_cas_mismatch(&hist, 1, 1, NULL, 0), HIST_E_OK);
+    cr_assert_eq(hist_complete_cas_mismatch(&hist, 2, 1, "z", 1), HIST_E_ARG);
+    cr_assert_eq(hist_complete_cas_mismatch(&hist, 0, 1, "z", 1), HIST_E_STATE);
+    cr_assert(hist.ops[0].outcome == HIST_OK && hist.ops[0].cas_mismatch);
+    size_t len;
+    const char *seen = hist_str_bytes(&hist, hist.ops[0].result, &len);
+    cr_assert(len == 1 && seen[0] == 'z');
+    cr_assert_null(hist_str_bytes(&hist, hist.ops[1].result, &len));
+    char line[256];
+    hist_op_describe(&hist, 0, line, sizeof(line));
+    cr_assert_str_eq(line, "op 0 client 1 cas \"k\" \"a\" -> \"b\" = mismatch \"z\" [ok, t 0..1]");
+}
+
 /* Invariant: the allocation grows past its first size without losing recorded ops. */
 Test(hist_record, growth_keeps_ops)
 {

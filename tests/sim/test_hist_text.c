@@ -61,6 +61,7 @@ static void assert_same_history(const struct hist *a, const struct hist *b)
         assert_same_str(a, x->value, b, y->value, i);
         assert_same_str(a, x->expected, b, y->expected, i);
         assert_same_str(a, x->result, b, y->result, i);
+        cr_assert_eq(x->cas_mismatch, y->cas_mismatch, "op %u", i);
     }
 }
 
@@ -100,8 +101,12 @@ static void record_random_kv(struct hist *h, uint64_t seed, uint32_t ops)
         } else if (pending[c] >= 0 && prng_chance(&prng, 0.8)) {
             enum hist_outcome outcome = (enum hist_outcome)prng_range(&prng, 1, 3);
             const char *result = prng_chance(&prng, 0.2) ? NULL : bytes[2];
+            size_t result_len = prng_below(&prng, 7);
+            int mismatch = h->ops[pending[c]].kind == HIST_KV_CAS && prng_chance(&prng, 0.5);
             cr_assert_eq(
-                hist_complete(h, (uint32_t)pending[c], time, outcome, result, prng_below(&prng, 7)),
+                mismatch
+                    ? hist_complete_cas_mismatch(h, (uint32_t)pending[c], time, result, result_len)
+                    : hist_complete(h, (uint32_t)pending[c], time, outcome, result, result_len),
                 HIST_E_OK);
             pending[c] = -1;
         }
@@ -151,6 +156,10 @@ Test(hist_text, writes_the_documented_format)
     cr_assert_eq(hist_complete(&hist, 1, 13, HIST_OK, NULL, 0), HIST_E_OK);
     cr_assert_eq(hist_invoke(&hist, 14, &cas), 2);
     cr_assert_eq(hist_complete(&hist, 2, 20, HIST_UNKNOWN, NULL, 0), HIST_E_OK);
+    cr_assert_eq(hist_invoke(&hist, 21, &cas), 3);
+    cr_assert_eq(hist_complete_cas_mismatch(&hist, 3, 22, "a", 1), HIST_E_OK);
+    cr_assert_eq(hist_invoke(&hist, 23, &cas), 4);
+    cr_assert_eq(hist_complete(&hist, 4, 24, HIST_OK, NULL, 0), HIST_E_OK);
     size_t len;
     char *text = write_to_string(&hist, &len);
     cr_assert_str_eq(text, "flowraft-history 1 register initial \"0\"\n"
@@ -159,7 +168,11 @@ Test(hist_text, writes_the_documented_format)
                            "ok 0 12\n"
                            "ok 1 13 nil\n"
                            "invoke 2 3 14 cas \"0\" \"b\"\n"
-                           "unknown 2 20\n");
+                           "unknown 2 20\n"
+                           "invoke 3 3 21 cas \"0\" \"b\"\n"
+                           "ok 3 22 mismatch \"a\"\n"
+                           "invoke 4 3 23 cas \"0\" \"b\"\n"
+                           "ok 4 24\n");
     free(text);
 }
 
@@ -209,6 +222,12 @@ Test(hist_text, malformed_lines_name_the_line)
         { "flowraft-history 1 kv\ninvoke 0 1 5 get \"k\"\nok 0 6\n", "f:3: result: expected" },
         { "flowraft-history 1 kv\ninvoke 0 1 5 put \"k\" \"v\"\nok 0 6 \"v\"\n",
           "f:3: unexpected text after the completion" },
+        { "flowraft-history 1 kv\ninvoke 0 1 5 cas \"k\" nil \"v\"\nok 0 6 swapped\n",
+          "f:3: expected 'mismatch CURRENT' or nothing" },
+        { "flowraft-history 1 kv\ninvoke 0 1 5 cas \"k\" nil \"v\"\nok 0 6 mismatch\n",
+          "f:3: current value: expected nil or" },
+        { "flowraft-history 1 kv\ninvoke 0 1 5 get \"k\"\nok 0 6 mismatch nil\n",
+          "f:3: result: expected nil or" },
         { "flowraft-history 1 kv\ninvoke 0 1 99999999999999999999 get \"k\"\n",
           "f:2: expected 'invoke" },
     };

@@ -233,6 +233,31 @@ Test(lin_check, unknown_cas_swaps_or_does_nothing)
     cr_assert_eq(check(REG, events), LIN_NOT_LINEARIZABLE);
 }
 
+/* Invariant: a cas that did not swap saw a current value different from its expected one, and
+ * that value was the register's at its linearization point. */
+Test(lin_check, cas_mismatch_saw_the_current_value)
+{
+    const char *put = "invoke 0 1 0 write \"a\"\nok 0 0\ninvoke 1 2 0 cas \"b\" \"c\"\n";
+    static const struct {
+        const char *seen;
+        enum lin_verdict verdict;
+    } cases[] = {
+        { "\"a\"", LIN_LINEARIZABLE },
+        { "\"z\"", LIN_NOT_LINEARIZABLE }, /* never the value */
+        { "\"b\"", LIN_NOT_LINEARIZABLE }, /* equal to expected: it would have swapped */
+        { "nil", LIN_NOT_LINEARIZABLE },   /* the write had completed before */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char events[512];
+        snprintf(events, sizeof(events), "%sok 1 0 mismatch %s\n", put, cases[i].seen);
+        cr_assert_eq(check(REG, events), cases[i].verdict, "seen %s", cases[i].seen);
+    }
+    /* concurrent with the write, it may have compared before it */
+    cr_assert_eq(check(KV, "invoke 0 1 0 put \"k\" \"a\"\n"
+                           "invoke 1 2 0 cas \"k\" \"b\" \"c\"\nok 1 0 mismatch nil\nok 0 0\n"),
+                 LIN_LINEARIZABLE);
+}
+
 /* --- the KV store, key by key --- */
 
 /* Invariant: keys are independent registers; a failure is reported on its key. */
@@ -471,6 +496,9 @@ static int brute_apply(struct brute_value state[2], uint32_t i)
         memset(s, 0, sizeof(*s));
         return 1;
     default:
+        if (op->cas_mismatch) { /* compared, saw `result`, did not swap */
+            return !brute_eq(s, &expected) && brute_eq(s, &read);
+        }
         if (brute_eq(s, &expected)) {
             *s = value;
             return 1;
@@ -587,7 +615,13 @@ static void gen_random(struct gen *g)
             uint64_t r = prng_below(&g->prng, 10);
             enum hist_outcome outcome = r < 6 ? HIST_OK : r < 8 ? HIST_UNKNOWN : HIST_FAIL;
             const char *observed = prng_chance(&g->prng, 0.2) ? NULL : read;
-            if (outcome != HIST_OK || prng_chance(&g->prng, 0.9)) {
+            enum hist_kind kind = hist.ops[g->pending[c]].kind;
+            int mismatch = outcome == HIST_OK && (kind == HIST_CAS || kind == HIST_KV_CAS) &&
+                           prng_chance(&g->prng, 0.5);
+            if (mismatch) {
+                cr_assert_eq(
+                    hist_complete_cas_mismatch(&hist, (uint32_t)g->pending[c], 0, observed, 1), 0);
+            } else if (outcome != HIST_OK || prng_chance(&g->prng, 0.9)) {
                 cr_assert_eq(hist_complete(&hist, (uint32_t)g->pending[c], 0, outcome, observed, 1),
                              0);
             }
@@ -659,9 +693,17 @@ static void gen_atomic(struct gen *g, uint32_t ops)
             if (!applied[c] && prng_chance(&g->prng, 0.5)) {
                 outcome = HIST_FAIL; /* refused before taking effect */
             }
-            cr_assert_eq(hist_complete(&hist, (uint32_t)g->pending[c], time, outcome,
-                                       seen[c].present ? seen[c].bytes : NULL, seen[c].len),
-                         0);
+            const char *current = seen[c].present ? seen[c].bytes : NULL;
+            if (outcome == HIST_FAIL && applied[c] && prng_chance(&g->prng, 0.5)) {
+                /* the store reports what it compared against */
+                cr_assert_eq(hist_complete_cas_mismatch(&hist, (uint32_t)g->pending[c], time,
+                                                        current, seen[c].len),
+                             0);
+            } else {
+                cr_assert_eq(hist_complete(&hist, (uint32_t)g->pending[c], time, outcome, current,
+                                           seen[c].len),
+                             0);
+            }
             g->pending[c] = -1;
         }
     }
