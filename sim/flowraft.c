@@ -1,5 +1,6 @@
 /* The flowraft program: global options and dispatch to subcommands. */
 #include "sim/cli.h"
+#include "sim/lin_cmd.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 
 /* Only subcommands that work are listed here; a new one is added when it is real. */
 static const struct sim_command sim_commands[] = {
+    { "lincheck", "check history files for linearizability (Jepsen or FlowRaft format)",
+      sim_cmd_lincheck },
     { NULL, NULL, NULL },
 };
 
