@@ -137,8 +137,10 @@ struct wf_result wfd_propose(struct wfd *driver, struct wf_command *command)
     memcpy(entry->bytes, buffer, len);
     struct wf_result result;
     wf_state_apply(driver->state, entry->index, entry->bytes, len, &result);
+    entry->hash = wf_state_hash(driver->state);
     driver->status_counts[result.status]++;
     driver->duplicates += result.duplicate ? 1 : 0;
+    driver->transitions += result.transitions;
     check_invariants(driver);
     if (command->type == WF_CMD_START_ATTEMPT && result.status == WF_OK) {
         on_started(driver, command);

@@ -20,7 +20,7 @@
  */
 #define WFD_WORKERS_MAX     8
 #define WFD_LOG_MAX         4096
-#define WFD_SCRIPTS_MAX     16
+#define WFD_SCRIPTS_MAX     64
 #define WFD_INJECTIONS_MAX  8
 #define WFD_KEYS_MAX        256
 #define WFD_ASSIGNMENTS_MAX 256
@@ -57,6 +57,7 @@ struct wfd_entry {
     uint64_t index;
     size_t len;
     uint8_t *bytes;
+    uint64_t hash; /* wf_state_hash right after applying this entry */
 };
 
 struct wfd_injection {
@@ -84,6 +85,7 @@ struct wfd {
     struct wfd_entry log[WFD_LOG_MAX];
     uint32_t status_counts[WF_STATUS_COUNT];
     uint32_t duplicates;
+    uint32_t transitions; /* sum of wf_result.transitions */
     /* side-effect ledger */
     uint32_t executions;
     uint32_t effect_count;
