@@ -260,6 +260,7 @@ static void apply_submit(struct apply *apply)
     run->state = WF_WORKFLOW_INITIAL;
     run->submit_index = apply->index;
     run->submitted_ms = state->clock_ms;
+    state->run_hash_valid[slot] = false;
     wf_state_index_insert(state, position, slot);
     state->run_count++;
     state->counters.workflows_submitted++;
@@ -344,6 +345,23 @@ static bool check_task_event(struct apply *apply, struct wf_run *run, struct wf_
     return false;
 }
 
+/*
+ * Resolves an attempt-level report or expiry to its open attempt: the run and task must exist,
+ * the token must name the open attempt (fencing), and the workflow must accept the command.
+ */
+static struct wf_attempt *find_open_attempt(struct apply *apply, bool worker_report,
+                                            struct wf_run **run, struct wf_task_run **task)
+{
+    if (!find_task(apply, run, task)) {
+        return NULL;
+    }
+    struct wf_attempt *attempt = check_token(apply, *run, *task, worker_report);
+    if (attempt == NULL || !check_gate(apply, *run)) {
+        return NULL;
+    }
+    return attempt;
+}
+
 static void apply_start(struct apply *apply)
 {
     const struct wf_command *command = apply->command;
@@ -379,12 +397,8 @@ static void apply_extend(struct apply *apply)
 {
     struct wf_run *run;
     struct wf_task_run *task;
-    if (!find_task(apply, &run, &task)) {
-        return;
-    }
-    struct wf_attempt *attempt = check_token(apply, run, task, true);
-    if (attempt == NULL || !check_gate(apply, run) ||
-        !check_task_event(apply, run, task, WF_TASK_EV_EXTEND)) {
+    struct wf_attempt *attempt = find_open_attempt(apply, true, &run, &task);
+    if (attempt == NULL || !check_task_event(apply, run, task, WF_TASK_EV_EXTEND)) {
         return;
     }
     const struct wf_task_def *def = &run->def.tasks[apply->command->task_index];
@@ -414,12 +428,8 @@ static void apply_complete(struct apply *apply)
     const struct wf_command *command = apply->command;
     struct wf_run *run;
     struct wf_task_run *task;
-    if (!find_task(apply, &run, &task)) {
-        return;
-    }
-    struct wf_attempt *attempt = check_token(apply, run, task, true);
-    if (attempt == NULL || !check_gate(apply, run) ||
-        !check_task_event(apply, run, task, WF_TASK_EV_COMPLETE)) {
+    struct wf_attempt *attempt = find_open_attempt(apply, true, &run, &task);
+    if (attempt == NULL || !check_task_event(apply, run, task, WF_TASK_EV_COMPLETE)) {
         return;
     }
     assert(command->output_len <= WF_OUTPUT_BYTES_MAX);
@@ -471,11 +481,8 @@ static void apply_fail(struct apply *apply)
     const struct wf_command *command = apply->command;
     struct wf_run *run;
     struct wf_task_run *task;
-    if (!find_task(apply, &run, &task)) {
-        return;
-    }
-    struct wf_attempt *attempt = check_token(apply, run, task, true);
-    if (attempt == NULL || !check_gate(apply, run)) {
+    struct wf_attempt *attempt = find_open_attempt(apply, true, &run, &task);
+    if (attempt == NULL) {
         return;
     }
     bool retry = retry_allowed(run, command->task_index, command->error_kind);
@@ -497,11 +504,8 @@ static void apply_expire(struct apply *apply)
     const struct wf_command *command = apply->command;
     struct wf_run *run;
     struct wf_task_run *task;
-    if (!find_task(apply, &run, &task)) {
-        return;
-    }
-    struct wf_attempt *attempt = check_token(apply, run, task, false);
-    if (attempt == NULL || !check_gate(apply, run)) {
+    struct wf_attempt *attempt = find_open_attempt(apply, false, &run, &task);
+    if (attempt == NULL) {
         return;
     }
     if (apply->state->clock_ms < attempt->lease_deadline_ms) {
@@ -624,6 +628,7 @@ void wf_state_apply(struct wf_state *state, uint64_t index, const uint8_t *paylo
         return;
     }
     apply.command = &state->scratch_cmd;
+    wf_state_invalidate_run(state, apply.command->workflow_id); /* the only run it may change */
     if (state->scratch_cmd.timestamp_ms > state->clock_ms) {
         state->clock_ms = state->scratch_cmd.timestamp_ms; /* G1: time never goes back */
     }

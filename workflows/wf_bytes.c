@@ -10,14 +10,55 @@ void wf_writer_init(struct wf_writer *writer, void *buf, size_t cap)
 {
     assert(writer != NULL);
     assert(buf != NULL || cap == 0);
-    *writer = (struct wf_writer){ .buf = buf, .cap = cap };
+    writer->buf = buf;
+    writer->cap = cap;
+    writer->len = 0;
+    writer->overflow = false;
+    writer->stream = NULL;
+    writer->staged = 0; /* the stage is unused: not cleared, 1 KB per writer */
 }
 
 void wf_writer_init_hash(struct wf_writer *writer, struct hash_stream *stream)
 {
     assert(writer != NULL);
     assert(stream != NULL);
-    *writer = (struct wf_writer){ .stream = stream };
+    writer->buf = NULL;
+    writer->cap = 0;
+    writer->len = 0;
+    writer->overflow = false;
+    writer->stream = stream;
+    writer->staged = 0;
+}
+
+static void flush_stage(struct wf_writer *writer)
+{
+    assert(writer->stream != NULL);
+    assert(writer->staged <= sizeof(writer->stage));
+    if (writer->staged > 0) {
+        hash_stream_update(writer->stream, writer->stage, writer->staged);
+        writer->staged = 0;
+    }
+}
+
+static void stage(struct wf_writer *writer, const void *data, size_t len)
+{
+    if (len > sizeof(writer->stage) - writer->staged) {
+        flush_stage(writer);
+    }
+    if (len >= sizeof(writer->stage)) {
+        hash_stream_update(writer->stream, data, len); /* large: no copy */
+        return;
+    }
+    memcpy(writer->stage + writer->staged, data, len);
+    writer->staged += len;
+}
+
+uint64_t wf_writer_digest(struct wf_writer *writer)
+{
+    assert(writer != NULL);
+    assert(writer->stream != NULL);
+    flush_stage(writer);
+    return hash_stream_digest(writer->stream);
 }
 
 void wf_put_bytes(struct wf_writer *writer, const void *data, size_t len)
@@ -28,7 +69,7 @@ void wf_put_bytes(struct wf_writer *writer, const void *data, size_t len)
         return;
     }
     if (writer->stream != NULL) {
-        hash_stream_update(writer->stream, data, len);
+        stage(writer, data, len);
     } else if (writer->buf != NULL && !writer->overflow && len <= writer->cap - writer->len) {
         memcpy(writer->buf + writer->len, data, len);
     } else if (writer->buf != NULL) {

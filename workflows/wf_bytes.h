@@ -16,19 +16,27 @@
  * one encoding function serves encode, size and hash. Values are written field by field, never
  * by copying structs, so the bytes do not depend on memory layout or padding.
  */
+#define WF_WRITER_STAGE_BYTES 1024 /* a hashing writer feeds the stream in blocks this large */
+
 struct wf_writer {
     uint8_t *buf;               /* NULL when counting or hashing */
     size_t cap;                 /* bytes available at buf */
     size_t len;                 /* bytes written (or that would have been) */
     bool overflow;              /* invariant: overflow == (len > cap) for a buffer writer */
     struct hash_stream *stream; /* non-NULL: a hashing writer */
+    size_t staged;              /* hashing: bytes in stage not yet fed to the stream */
+    uint8_t stage[WF_WRITER_STAGE_BYTES];
 };
 
 /* A buffer writer over `cap` bytes at `buf`; `buf` may be NULL with `cap` 0 to only count. */
 void wf_writer_init(struct wf_writer *writer, void *buf, size_t cap);
 
-/* A hashing writer: every byte written is fed to `stream` (which the caller initialised). */
+/* A hashing writer: every byte written is fed to `stream` (which the caller initialised), in
+ * blocks, since XXH3 streaming per 1..8-byte field costs tens of times more than per block. */
 void wf_writer_init_hash(struct wf_writer *writer, struct hash_stream *stream);
+
+/* Feeds what a hashing writer staged to its stream and returns the stream's digest. */
+uint64_t wf_writer_digest(struct wf_writer *writer);
 
 void wf_put_u8(struct wf_writer *writer, uint8_t value);
 void wf_put_u16(struct wf_writer *writer, uint16_t value);

@@ -407,7 +407,7 @@ uint64_t wf_def_hash(const struct wf_def *def)
     hash_stream_init(&stream, 0);
     wf_writer_init_hash(&writer, &stream);
     wf_def_encode(def, &writer);
-    return hash_stream_digest(&stream);
+    return wf_writer_digest(&writer);
 }
 
 static bool retry_equal(const struct wf_retry_policy *a, const struct wf_retry_policy *b)

@@ -17,7 +17,9 @@
  *         u64 started_ms, u64 lease_deadline_ms, u64 ended_ms, u32 extensions, u32 late_reports,
  *         str8 error_kind,
  *   u64 XXH3-64 of every byte before it.
- * wf_state_hash is XXH3-64 of the body alone. The by-state gauges are derived, not stored.
+ * wf_state_hash is XXH3-64 of the body's clock, counters and run count followed by one u64 per
+ * run: the XXH3-64 of that run's encoding, in which the definition (length and bytes) is replaced
+ * by its u64 wf_def_hash. The by-state gauges are derived, not stored.
  */
 #define SNAPSHOT_MAGIC      "WFSN"
 #define SNAPSHOT_VERSION    1
@@ -77,12 +79,18 @@ static void encode_task(const struct wf_task_run *task, struct wf_writer *writer
 
 static void encode_run(const struct wf_run *run, struct wf_writer *writer)
 {
-    struct wf_writer counter;
-    wf_writer_init(&counter, NULL, 0);
-    wf_def_encode(&run->def, &counter);
     wf_put_u64(writer, run->submit_index);
-    wf_put_u32(writer, (uint32_t)counter.len);
-    wf_def_encode(&run->def, writer);
+    if (writer->stream != NULL) {
+        /* Hashing: the immutable definition enters through its own XXH3, computed once at
+         * submit (and recomputed at restore), instead of being re-encoded on every hash. */
+        wf_put_u64(writer, run->def_hash);
+    } else {
+        struct wf_writer counter;
+        wf_writer_init(&counter, NULL, 0);
+        wf_def_encode(&run->def, &counter);
+        wf_put_u32(writer, (uint32_t)counter.len);
+        wf_def_encode(&run->def, writer);
+    }
     wf_put_u8(writer, (uint8_t)run->state);
     wf_put_u64(writer, run->submitted_ms);
     wf_put_u64(writer, run->ended_ms);
@@ -108,14 +116,58 @@ void wf_state_encode_body(const struct wf_state *state, struct wf_writer *writer
     }
 }
 
-uint64_t wf_state_hash(const struct wf_state *state)
+static uint64_t run_hash(const struct wf_run *run)
 {
     struct hash_stream stream;
     struct wf_writer writer;
     hash_stream_init(&stream, 0);
     wf_writer_init_hash(&writer, &stream);
-    wf_state_encode_body(state, &writer);
-    return hash_stream_digest(&stream);
+    encode_run(run, &writer);
+    return wf_writer_digest(&writer);
+}
+
+/* XXH3 of: clock, cumulative counters, run count, then each run's hash in canonical order. */
+static uint64_t state_hash(const struct wf_state *state, bool use_cache)
+{
+    uint64_t counters[CUMULATIVE_COUNTERS];
+    cumulative_counters(&state->counters, counters);
+    struct hash_stream stream;
+    struct wf_writer writer;
+    hash_stream_init(&stream, 0);
+    wf_writer_init_hash(&writer, &stream);
+    wf_put_u64(&writer, state->clock_ms);
+    for (size_t i = 0; i < CUMULATIVE_COUNTERS; i++) {
+        wf_put_u64(&writer, counters[i]);
+    }
+    wf_put_u32(&writer, state->run_count);
+    for (uint32_t i = 0; i < state->run_count; i++) {
+        uint64_t h;
+        if (!use_cache) {
+            h = run_hash(&state->runs[i]);
+        } else if (state->run_hash_valid[i]) {
+            h = state->run_hash[i];
+        } else {
+            h = run_hash(&state->runs[i]);
+            /* The cache is not logical state: filling it from a const view is safe, the hash
+             * of an unchanged run is the same whenever it is computed. */
+            ((struct wf_state *)state)->run_hash[i] = h;
+            ((struct wf_state *)state)->run_hash_valid[i] = true;
+        }
+        wf_put_u64(&writer, h);
+    }
+    return wf_writer_digest(&writer);
+}
+
+uint64_t wf_state_hash(const struct wf_state *state)
+{
+    assert(state != NULL);
+    return state_hash(state, true);
+}
+
+uint64_t wf_state_hash_uncached(const struct wf_state *state)
+{
+    assert(state != NULL);
+    return state_hash(state, false);
 }
 
 static void encode_snapshot(const struct wf_state *state, struct wf_writer *writer)

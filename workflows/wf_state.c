@@ -20,12 +20,16 @@ struct wf_state *wf_state_create(const struct wf_state_config *config)
         goto out_state;
     }
     state->by_id = calloc(config->workflows_max, sizeof(*state->by_id));
-    if (state->by_id == NULL) {
-        goto out_runs;
+    state->run_hash = calloc(config->workflows_max, sizeof(*state->run_hash));
+    state->run_hash_valid = calloc(config->workflows_max, sizeof(*state->run_hash_valid));
+    if (state->by_id == NULL || state->run_hash == NULL || state->run_hash_valid == NULL) {
+        goto out_arrays;
     }
-    wf_state_clear(state);
-    return state;
-out_runs:
+    return state; /* calloc'd: already the empty state wf_state_clear would make */
+out_arrays:
+    free(state->run_hash_valid);
+    free(state->run_hash);
+    free(state->by_id);
     free(state->runs);
 out_state:
     free(state);
@@ -38,6 +42,8 @@ void wf_state_destroy(struct wf_state *state)
     if (state == NULL) {
         return;
     }
+    free(state->run_hash_valid);
+    free(state->run_hash);
     free(state->by_id);
     free(state->runs);
     free(state);
@@ -49,6 +55,7 @@ void wf_state_clear(struct wf_state *state)
     assert(state->runs != NULL);
     memset(state->runs, 0, state->config.workflows_max * sizeof(*state->runs));
     memset(state->by_id, 0, state->config.workflows_max * sizeof(*state->by_id));
+    memset(state->run_hash_valid, 0, state->config.workflows_max * sizeof(*state->run_hash_valid));
     state->applied_index = 0;
     state->clock_ms = 0;
     state->run_count = 0;
@@ -86,6 +93,15 @@ void wf_state_index_insert(struct wf_state *state, uint32_t position, uint32_t s
         state->by_id[i] = state->by_id[i - 1];
     }
     state->by_id[position] = (uint16_t)slot;
+}
+
+void wf_state_invalidate_run(struct wf_state *state, const char *workflow_id)
+{
+    bool found = false;
+    uint32_t position = wf_state_id_position(state, workflow_id, &found);
+    if (found) {
+        state->run_hash_valid[state->by_id[position]] = false;
+    }
 }
 
 uint64_t wf_state_applied_index(const struct wf_state *state)

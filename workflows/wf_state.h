@@ -152,10 +152,17 @@ void wf_state_counters(const struct wf_state *state, struct wf_counters *out);
 /*
  * XXH3-64 over the canonical encoding of the whole logical state (clock, counters, every run with
  * its definition, task states, outputs and every attempt record), field by field, so it is
- * independent of memory layout. Replicas at the same applied index must agree. The applied index
- * itself is not included.
+ * independent of memory layout (see wf_snapshot.c for the exact bytes). Replicas at the same
+ * applied index must agree. The applied index itself is not included.
  */
 uint64_t wf_state_hash(const struct wf_state *state);
+
+/*
+ * wf_state_hash keeps each run's hash in a cache that apply invalidates for the one run a command
+ * names, so hashing after every entry costs one run, not all. This variant ignores the cache and
+ * must always agree with it; tests and the simulator's paranoid mode compare the two.
+ */
+uint64_t wf_state_hash_uncached(const struct wf_state *state);
 
 /*
  * The projection of a run: what the workflow computed, not how. It covers the definition hash,

@@ -14,6 +14,10 @@ struct wf_state {
     uint32_t run_count;     /* invariant: <= config.workflows_max */
     struct wf_run *runs;    /* [workflows_max]; [0, run_count) in ascending submit_index */
     uint16_t *by_id;        /* [workflows_max]; run slots sorted by workflow id, for lookup */
+    /* Not state: a cache of each run's hash (wf_state_hash folds them). Every command changes at
+     * most the run it names, so apply invalidates exactly that run's entry, before dispatch. */
+    uint64_t *run_hash;   /* [workflows_max] */
+    bool *run_hash_valid; /* [workflows_max] */
     struct wf_counters counters;
     struct wf_def scratch_def;     /* decode target of submit commands and snapshots */
     struct wf_command scratch_cmd; /* the command being applied */
@@ -31,6 +35,9 @@ void wf_state_index_insert(struct wf_state *state, uint32_t position, uint32_t s
 
 /* Writes the canonical logical state (everything wf_state_hash covers). */
 void wf_state_encode_body(const struct wf_state *state, struct wf_writer *writer);
+
+/* Marks the cached hash of the run with this id (if any) stale. */
+void wf_state_invalidate_run(struct wf_state *state, const char *workflow_id);
 
 /* Recomputes the by-state gauges from the runs (after a restore). */
 void wf_state_recount(struct wf_state *state);

@@ -1,4 +1,5 @@
 /* Tests for the coordinator: a pure function of applied state that only a ready leader uses. */
+#include "tests/workflows/test_wf_driver.h"
 #include "workflows/wf_coordinator.h"
 #include "workflows/wf_state.h"
 
@@ -12,14 +13,7 @@ static uint64_t next_index;
 
 static struct wf_result apply(struct wf_command command, uint64_t at_ms)
 {
-    static uint8_t buffer[WF_COMMAND_BYTES_MAX];
-    struct wf_error error;
-    struct wf_result result;
-    command.timestamp_ms = at_ms;
-    size_t len = wf_command_encode(&command, buffer, sizeof(buffer), &error);
-    cr_assert_gt(len, 0, "%s", error.text);
-    wf_state_apply(state, ++next_index, buffer, len, &result);
-    return result;
+    return wfd_apply_command(state, &next_index, command, at_ms);
 }
 
 /* Three independent tasks (lease 1000, backoff 200) in workflow "w". */

@@ -138,6 +138,10 @@ struct wf_result wfd_propose(struct wfd *driver, struct wf_command *command)
     struct wf_result result;
     wf_state_apply(driver->state, entry->index, entry->bytes, len, &result);
     entry->hash = wf_state_hash(driver->state);
+    if (entry->hash != wf_state_hash_uncached(driver->state) && driver->violation[0] == '\0') {
+        snprintf(driver->violation, sizeof(driver->violation), "hash cache: stale after index %llu",
+                 (unsigned long long)entry->index);
+    }
     driver->status_counts[result.status]++;
     driver->duplicates += result.duplicate ? 1 : 0;
     driver->transitions += result.transitions;
@@ -355,6 +359,22 @@ uint32_t wfd_run(struct wfd *driver, uint64_t until_ms)
                  WFD_STEPS_MAX);
     }
     return steps;
+}
+
+struct wf_result wfd_apply_command(struct wf_state *state, uint64_t *index,
+                                   struct wf_command command, uint64_t at_ms)
+{
+    static uint8_t buffer[WF_COMMAND_BYTES_MAX];
+    struct wf_error error;
+    struct wf_result result;
+    wf_command_stamp(&command, at_ms);
+    size_t len = wf_command_encode(&command, buffer, sizeof(buffer), &error);
+    if (len == 0) {
+        fprintf(stderr, "test bug, command does not encode: %s\n", error.text);
+    }
+    assert(len > 0);
+    wf_state_apply(state, ++*index, buffer, len, &result);
+    return result;
 }
 
 struct wf_state *wfd_rebuild(const struct wfd *driver, uint32_t entries)

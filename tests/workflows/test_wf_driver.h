@@ -120,6 +120,11 @@ uint32_t wfd_run(struct wfd *driver, uint64_t until_ms);
 /* A leader change at the current time: no proposals for `delay_ms`, then grace for `grace_ms`. */
 void wfd_failover(struct wfd *driver, uint64_t delay_ms, uint64_t grace_ms);
 
+/* For tests that drive a state directly: stamps `command` with at_ms, encodes it and applies it
+ * at index ++*index. */
+struct wf_result wfd_apply_command(struct wf_state *state, uint64_t *index,
+                                   struct wf_command command, uint64_t at_ms);
+
 /* Re-applies the driver's log into a fresh state (the caller destroys it). */
 struct wf_state *wfd_rebuild(const struct wfd *driver, uint32_t entries);
 

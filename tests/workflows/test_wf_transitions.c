@@ -1,4 +1,5 @@
 /* Tests for the transition table and that apply rejects every transition the table lacks. */
+#include "tests/workflows/test_wf_driver.h"
 #include "workflows/wf_state.h"
 #include "workflows/wf_transitions.h"
 
@@ -150,17 +151,10 @@ Test(wf_transitions, progress_increases_along_edges)
 /* ---- apply-level: every command in every task situation ---- */
 
 static uint64_t next_index;
-static uint8_t buffer[WF_COMMAND_BYTES_MAX];
 
 static struct wf_result apply(struct wf_state *state, struct wf_command command, uint64_t at_ms)
 {
-    struct wf_error error;
-    struct wf_result result;
-    command.timestamp_ms = at_ms;
-    size_t len = wf_command_encode(&command, buffer, sizeof(buffer), &error);
-    cr_assert_gt(len, 0, "%s", error.text);
-    wf_state_apply(state, ++next_index, buffer, len, &result);
-    return result;
+    return wfd_apply_command(state, &next_index, command, at_ms);
 }
 
 static struct wf_command token_command(enum wf_command_type type, uint16_t task, uint32_t attempt)
