@@ -128,11 +128,13 @@ static void accept(struct apply *apply, enum wf_status status, const char *forma
 static void task_transition(struct apply *apply, struct wf_run *run, uint32_t t,
                             enum wf_task_event event)
 {
+    assert(t < run->def.task_count);
     struct wf_task_run *task = &run->tasks[t];
     enum wf_task_state from = task->state;
     enum wf_task_state to;
     bool legal = wf_task_next(from, event, &to);
     assert(legal);
+    assert(task->attempts <= run->def.tasks[t].retry.max_attempts);
     struct wf_counters *counters = &apply->state->counters;
     assert(counters->tasks_by_state[from] > 0);
     counters->tasks_by_state[from]--;
@@ -148,6 +150,7 @@ static void task_transition(struct apply *apply, struct wf_run *run, uint32_t t,
 /* Closes every open attempt of a run that has just ended without completing. */
 static void abandon_open_attempts(struct apply *apply, struct wf_run *run)
 {
+    assert(wf_workflow_state_terminal(run->state));
     for (uint32_t t = 0; t < run->def.task_count; t++) {
         struct wf_task_run *task = &run->tasks[t];
         if (task->attempts == 0) {
@@ -171,6 +174,7 @@ static void workflow_transition(struct apply *apply, struct wf_run *run,
     enum wf_workflow_state to;
     bool legal = wf_workflow_next(from, event, &to);
     assert(legal);
+    assert(!wf_workflow_state_terminal(from)); /* the table has no exit from terminal states */
     assert(state->counters.workflows_by_state[from] > 0);
     state->counters.workflows_by_state[from]--;
     state->counters.workflows_by_state[to]++;
@@ -207,6 +211,8 @@ static bool deps_completed(const struct wf_run *run, uint32_t t)
 /* Pending tasks that wait only for dependencies, with all of them now Completed, become Ready. */
 static void promote_ready(struct apply *apply, struct wf_run *run)
 {
+    assert(run->def.task_count <= WF_TASKS_MAX);
+    assert(!wf_workflow_state_terminal(run->state));
     for (uint32_t t = 0; t < run->def.task_count; t++) {
         const struct wf_task_run *task = &run->tasks[t];
         if (task->state == WF_TASK_PENDING && task->attempts == 0 && !task->retry_pending &&
@@ -266,6 +272,8 @@ static void apply_submit(struct apply *apply)
     state->counters.workflows_submitted++;
     state->counters.workflows_by_state[run->state]++;
     state->counters.tasks_by_state[WF_TASK_PENDING] += def->task_count;
+    assert(wf_state_find(state, def->id) == run);
+    assert(state->run_count <= state->config.workflows_max);
     apply->result->transitions++;
     log_workflow(apply, run, "-", "submit");
     promote_ready(apply, run);
@@ -299,6 +307,8 @@ static struct wf_attempt *check_token(struct apply *apply, struct wf_run *run,
                                       struct wf_task_run *task, bool worker_report)
 {
     uint32_t attempt = apply->command->attempt;
+    assert(task->attempts <= WF_ATTEMPTS_MAX);
+    assert(apply->command->task_index < run->def.task_count);
     bool current = attempt >= 1 && attempt == task->attempts;
     if (current && task->attempt_log[attempt - 1].outcome == WF_ATTEMPT_OPEN) {
         return &task->attempt_log[attempt - 1];
@@ -359,6 +369,8 @@ static struct wf_attempt *find_open_attempt(struct apply *apply, bool worker_rep
     if (attempt == NULL || !check_gate(apply, *run)) {
         return NULL;
     }
+    assert(attempt == &(*task)->attempt_log[(*task)->attempts - 1]);
+    assert((*task)->state == WF_TASK_RUNNING); /* open attempt in a live workflow */
     return attempt;
 }
 
@@ -387,6 +399,7 @@ static void apply_start(struct apply *apply)
         .lease_deadline_ms = wf_add_sat(now, def->lease_timeout_ms),
     };
     task->attempts++;
+    assert(task->attempts <= def->retry.max_attempts);
     apply->state->counters.attempts_started++;
     task_transition(apply, run, command->task_index, WF_TASK_EV_START);
     accept(apply, WF_OK, "task '%s' attempt %u dispatched to worker %u, lease until %llu", def->id,
@@ -456,6 +469,8 @@ static void close_failed_attempt(struct apply *apply, struct wf_run *run, uint32
 {
     struct wf_task_run *task = &run->tasks[t];
     uint64_t now = apply->state->clock_ms;
+    assert(attempt->outcome == WF_ATTEMPT_FAILED || attempt->outcome == WF_ATTEMPT_EXPIRED);
+    assert(retry == (event == WF_TASK_EV_FAIL_RETRY || event == WF_TASK_EV_EXPIRE_RETRY));
     attempt->ended_ms = now;
     snprintf(attempt->error_kind, sizeof(attempt->error_kind), "%s", error_kind);
     if (retry) {
@@ -549,6 +564,8 @@ static void apply_schedule_retry(struct apply *apply)
                (unsigned long long)apply->state->clock_ms);
         return;
     }
+    assert(task->attempts >= 1 &&
+           task->attempts < run->def.tasks[command->task_index].retry.max_attempts);
     task->retry_pending = false;
     apply->state->counters.retries_scheduled++;
     task_transition(apply, run, command->task_index, WF_TASK_EV_RETRY_DUE);

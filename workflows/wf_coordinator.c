@@ -29,6 +29,8 @@ static bool propose(const struct wf_coord_input *input, struct wf_coord_output *
                     enum wf_command_type type, const struct wf_run *run, uint32_t t,
                     uint32_t attempt)
 {
+    assert(t < run->def.task_count);
+    assert(attempt >= 1);
     if (output->count == output->cap) {
         output->truncated = true;
         return false;

@@ -21,6 +21,8 @@ static const char *const retry_fields[] = {
 static bool check_object(const json_t *value, const char *path, const char *const *allowed,
                          struct wf_error *error)
 {
+    assert(path != NULL);
+    assert(allowed != NULL);
     if (!json_is_object(value)) {
         wf_error_set(error, "%s: must be a JSON object", path);
         return false;
@@ -53,6 +55,8 @@ static const char *join(char *out, const char *path, const char *field)
 static bool get_uint(const json_t *object, const char *path, const char *field, uint64_t min,
                      uint64_t max, uint64_t *out, struct wf_error *error)
 {
+    assert(min <= max);
+    assert(out != NULL);
     char at[PATH_BYTES_MAX];
     const json_t *value = json_object_get(object, field);
     if (value == NULL) {
@@ -76,6 +80,7 @@ static bool get_uint(const json_t *object, const char *path, const char *field, 
 static bool get_name(const json_t *object, const char *path, const char *field, size_t len_max,
                      char *out, struct wf_error *error)
 {
+    assert(len_max <= WF_ID_BYTES_MAX);
     char at[PATH_BYTES_MAX];
     const json_t *value = json_object_get(object, field);
     if (value == NULL) {
@@ -229,6 +234,7 @@ static bool parse_params(const json_t *task_json, const char *path, struct wf_ta
     }
     task->params[len] = '\0';
     task->params_len = (uint32_t)len;
+    assert(strlen(task->params) == len); /* ASCII JSON has no NUL */
     return true;
 }
 
@@ -280,6 +286,7 @@ static bool parse_deps(const json_t *task_json, const char *path, const struct w
             k--;
         }
         task->deps[k] = (uint16_t)index;
+        assert(task->dep_count <= WF_DEPS_MAX);
     }
     return true;
 }

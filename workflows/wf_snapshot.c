@@ -53,6 +53,8 @@ static void set_cumulative_counters(struct wf_counters *c, const uint64_t in[CUM
 
 static void encode_attempt(const struct wf_attempt *attempt, struct wf_writer *writer)
 {
+    assert((unsigned)attempt->outcome < WF_ATTEMPT_OUTCOME_COUNT);
+    assert(attempt->outcome == WF_ATTEMPT_OPEN || attempt->ended_ms >= attempt->started_ms);
     wf_put_u32(writer, attempt->worker_id);
     wf_put_u8(writer, (uint8_t)attempt->outcome);
     wf_put_u64(writer, attempt->started_ms);
@@ -65,6 +67,8 @@ static void encode_attempt(const struct wf_attempt *attempt, struct wf_writer *w
 
 static void encode_task(const struct wf_task_run *task, struct wf_writer *writer)
 {
+    assert((unsigned)task->state < WF_TASK_STATE_COUNT);
+    assert(task->attempts <= WF_ATTEMPTS_MAX && task->output_len <= WF_OUTPUT_BYTES_MAX);
     wf_put_u8(writer, (uint8_t)task->state);
     wf_put_u32(writer, task->attempts);
     wf_put_u8(writer, task->retry_pending ? 1 : 0);
@@ -79,6 +83,8 @@ static void encode_task(const struct wf_task_run *task, struct wf_writer *writer
 
 static void encode_run(const struct wf_run *run, struct wf_writer *writer)
 {
+    assert((unsigned)run->state < WF_WORKFLOW_STATE_COUNT);
+    assert(run->def.task_count >= 1 && run->def.task_count <= WF_TASKS_MAX);
     wf_put_u64(writer, run->submit_index);
     if (writer->stream != NULL) {
         /* Hashing: the immutable definition enters through its own XXH3, computed once at
@@ -327,6 +333,8 @@ static bool decode_runs(struct wf_state *state, struct wf_reader *reader)
 
 static bool decode_snapshot(struct wf_state *state, struct wf_reader *reader)
 {
+    assert(state->run_count == 0); /* restore clears first */
+    assert(reader->pos == 0);
     char magic[4];
     uint16_t version = 0;
     uint64_t counters[CUMULATIVE_COUNTERS];

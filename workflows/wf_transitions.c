@@ -61,6 +61,7 @@ static const bool command_gate[WF_WORKFLOW_STATE_COUNT][WF_CMD_TYPE_COUNT] = {
 bool wf_task_next(enum wf_task_state from, enum wf_task_event event, enum wf_task_state *to)
 {
     assert(to != NULL);
+    assert((unsigned)event < WF_TASK_EVENT_COUNT);
     for (size_t i = 0; i < COUNT(task_table); i++) {
         if (task_table[i].from == from && task_table[i].event == event) {
             *to = task_table[i].to;
@@ -74,6 +75,7 @@ bool wf_workflow_next(enum wf_workflow_state from, enum wf_workflow_event event,
                       enum wf_workflow_state *to)
 {
     assert(to != NULL);
+    assert((unsigned)event < WF_WORKFLOW_EVENT_COUNT);
     for (size_t i = 0; i < COUNT(workflow_table); i++) {
         if (workflow_table[i].from == from && workflow_table[i].event == event) {
             *to = workflow_table[i].to;
