@@ -40,13 +40,19 @@ size_t wf_log_format(const struct wf_log_record *record, char *buf, size_t cap);
 size_t wf_counters_format(const struct wf_counters *counters, char *buf, size_t cap);
 
 /*
- * A workflow's history, task by task in definition order, attempt by attempt, e.g.
- *   workflow hello state=Completed submitted_ms=0 ended_ms=1400 pauses=0 tasks=3
- *     task 0 fetch kind=http state=Completed attempts=2/3 key=hello/fetch output_bytes=9
- *       attempt 1 worker=0 started_ms=0 deadline_ms=1000 ended_ms=1000 outcome=expired
+ * A workflow's history, task by task in definition order, attempt by attempt. For example (each
+ * attempt is one line, wrapped here):
+ *   workflow payments state=Completed submit_index=1 submitted_ms=0 ended_ms=2000 pauses=0 tasks=3
+ *     task 1 charge kind=payment_charge state=Completed attempts=3/4 key=payments/charge
+ *       completed_ms=1900 output_bytes=19
+ *       attempt 1 worker=0 started_ms=100 deadline_ms=1100 ended_ms=200 outcome=failed
+ *         error=gateway_timeout extensions=0 late_reports=0
+ *       attempt 2 worker=0 started_ms=400 deadline_ms=1400 ended_ms=1400 outcome=expired
  *         error=lease_expired extensions=0 late_reports=1
- *       attempt 2 ...
- * (each attempt on one line). Returns 0 and writes "" if the workflow does not exist.
+ *       attempt 3 worker=1 started_ms=1800 deadline_ms=2800 ended_ms=1900 outcome=completed
+ *         extensions=0 late_reports=0
+ * An open attempt shows ended_ms=- outcome=open; a pending retry shows retry_at_ms on its task.
+ * Returns 0 and writes "" if the workflow does not exist.
  */
 size_t wf_history_render(const struct wf_state *state, const char *workflow_id, char *buf,
                          size_t cap);

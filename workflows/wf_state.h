@@ -59,10 +59,12 @@ struct wf_task_run {
 
 /* One submitted workflow. Runs are never removed (their history stays visible). */
 struct wf_run {
-    struct wf_def def; /* canonical definition, immutable after submit */
-    uint64_t def_hash; /* wf_def_hash(&def) */
-    enum wf_workflow_state state;
-    uint64_t submit_index; /* log index of the submit entry; runs are ordered by it */
+    struct wf_def def;            /* canonical definition, immutable after submit */
+    uint64_t def_hash;            /* wf_def_hash(&def) */
+    enum wf_workflow_state state; /* when it fails or is cancelled, its tasks freeze in their
+                                     states and open attempts close as abandoned: a Running task
+                                     of a Failed or Cancelled run has no open attempt */
+    uint64_t submit_index;        /* log index of the submit entry; runs are ordered by it */
     uint64_t submitted_ms;
     uint64_t ended_ms;                      /* when it became terminal; 0 before */
     uint32_t pauses;                        /* accepted pause commands */
