@@ -33,8 +33,8 @@ struct hardstate_file {
 
 enum hardstate_slot_kind {
     HARDSTATE_SLOT_VALID,
-    HARDSTATE_SLOT_INVALID, /* torn, damaged or missing */
-    HARDSTATE_SLOT_FOREIGN, /* no magic at all */
+    HARDSTATE_SLOT_INVALID, /* has the magic but is torn or damaged, or is cut short */
+    HARDSTATE_SLOT_FOREIGN, /* no magic: missing (file too short) or not ours */
     HARDSTATE_SLOT_VERSION, /* checksum fine, unknown version */
 };
 
@@ -66,12 +66,13 @@ static void hardstate_slot_encode(uint8_t *out, uint64_t sequence, const struct 
 static void hardstate_slot_decode(const uint8_t *in, size_t len, struct hardstate_slot *slot)
 {
     memset(slot, 0, sizeof(*slot));
-    slot->kind = HARDSTATE_SLOT_INVALID;
-    if (len < HARDSTATE_SLOT_BYTES) {
+    slot->kind = HARDSTATE_SLOT_FOREIGN;
+    if (len < sizeof(hardstate_magic) ||
+        memcmp(in, hardstate_magic, sizeof(hardstate_magic)) != 0) {
         return;
     }
-    if (memcmp(in, hardstate_magic, sizeof(hardstate_magic)) != 0) {
-        slot->kind = HARDSTATE_SLOT_FOREIGN;
+    slot->kind = HARDSTATE_SLOT_INVALID;
+    if (len < HARDSTATE_SLOT_BYTES) {
         return;
     }
     if (bytes_get_u64(in + 56) != hash_bytes(in, 56, HARDSTATE_SEED) ||

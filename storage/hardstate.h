@@ -48,6 +48,7 @@
 #define HARDSTATE_TEMP_NAME   "hardstate.tmp"
 #define HARDSTATE_SLOT_BYTES  64u
 #define HARDSTATE_SLOT_OFFSET 4096u /* of slot B; slot A is at 0 */
+#define HARDSTATE_SEED        0x46524853544154ULL
 
 struct hardstate {
     uint64_t term;   /* invariant: never decreases across saves */

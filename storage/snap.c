@@ -186,6 +186,9 @@ static int snap_read_body(struct fs_file *file, const uint8_t *header, struct sn
                           struct snap_check *check)
 {
     struct hash_stream stream;
+    /* Zeroed first: xxHash 0.8.1's XXH3_64bits_reset_withSeed reads the state's old seed and
+     * secret pointer before initialising them, so stack garbage can skip the secret set-up. */
+    memset(&stream, 0, sizeof(stream));
     hash_stream_init(&stream, SNAP_SEED_BODY);
     hash_stream_update(&stream, header, SNAP_HEADER_BYTES);
     const struct snap_meta *meta = &out->meta;
@@ -228,6 +231,8 @@ static int snap_load_file(struct fs *fs, const char *path, const struct snap_nam
     int rc = STORAGE_OK;
     if (fs_size(file, &size) != FS_OK || fs_read(file, 0, header, sizeof(header), &got) != FS_OK) {
         rc = storage_error_from_fs(err, fs, "reading a snapshot");
+    } else if (got >= sizeof(snap_magic) && memcmp(header, snap_magic, sizeof(snap_magic)) != 0) {
+        *check = (struct snap_check){ STORAGE_EFORMAT, 0, "bad magic: not a FlowRaft snapshot" };
     } else if (got < sizeof(header)) {
         *check = (struct snap_check){ STORAGE_ECORRUPT, size, "shorter than a snapshot header" };
     } else {
@@ -343,6 +348,9 @@ static int snap_write_file(struct fs_file *file, uint64_t index, uint64_t term,
     bytes_put_u64(header + 40, data_len);
     bytes_put_u64(header + 56, hash_bytes(header, 56, SNAP_SEED_HEADER));
     struct hash_stream stream;
+    /* Zeroed first: xxHash 0.8.1's XXH3_64bits_reset_withSeed reads the state's old seed and
+     * secret pointer before initialising them, so stack garbage can skip the secret set-up. */
+    memset(&stream, 0, sizeof(stream));
     hash_stream_init(&stream, SNAP_SEED_BODY);
     int rc = fs_truncate(file, 0);
     if (rc == FS_OK) {
