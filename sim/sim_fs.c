@@ -62,6 +62,7 @@ struct sim_fs_file {
     uint32_t inode;
     uint64_t generation; /* stale when it differs from the file system's */
     bool read_only;
+    char path[FS_PATH_BYTES_MAX]; /* as opened, for error messages */
 };
 
 struct sim_fs {
@@ -293,9 +294,13 @@ static int sim_fs_resolve(struct sim_fs *sfs, const char *path, const char *op,
         if (!sfs->inodes[out->inode].is_dir) {
             return sim_fs_fail(sfs, FS_ENOTDIR, op, path);
         }
+        if (len == 1 && cursor[0] == '.') { /* "." names the directory reached so far */
+            cursor += len;
+            continue;
+        }
         memcpy(out->name, cursor, len);
         out->name[len] = '\0';
-        if (strcmp(out->name, ".") == 0 || strcmp(out->name, "..") == 0) {
+        if (strcmp(out->name, "..") == 0) {
             return sim_fs_fail(sfs, FS_EINVAL, op, path);
         }
         out->parent = out->inode;
@@ -555,10 +560,10 @@ static int sim_fs_handle(struct fs_file *file, const char *op, struct sim_fs **s
     *file_out = sf;
     enum sim_fs_power power = sim_fs_begin(sfs);
     if (power == SIM_FS_POWER_OFF) {
-        return sim_fs_fail(sfs, FS_EPOWER, op, NULL);
+        return sim_fs_fail(sfs, FS_EPOWER, op, sf->path);
     }
     if (sf->generation != sfs->generation) {
-        return sim_fs_fail(sfs, FS_ESTALE, op, NULL);
+        return sim_fs_fail(sfs, FS_ESTALE, op, sf->path);
     }
     assert(sfs->inodes[sf->inode].used);
     return power == SIM_FS_POWER_CUT_NOW ? FS_EPOWER : FS_OK;
@@ -641,6 +646,7 @@ static int sim_fs_open(struct fs *fs, const char *path, unsigned flags, struct f
     sf->inode = ino;
     sf->generation = sfs->generation;
     sf->read_only = (flags & FS_OPEN_READ_ONLY) != 0;
+    snprintf(sf->path, sizeof(sf->path), "%s", path);
     sfs->inodes[ino].open_count++;
     sfs->open_files++;
     *out = &sf->base;
@@ -675,7 +681,7 @@ static int sim_fs_read(struct fs_file *file, uint64_t offset, void *buf, size_t 
     }
     if (sim_fs_draw(sfs, SIM_FS_CHOICE_READ_ERROR, sfs->config.read_error_ppm)) {
         sfs->stats.read_errors++;
-        return sim_fs_fail(sfs, FS_EIO, "read", NULL);
+        return sim_fs_fail(sfs, FS_EIO, "read", sf->path);
     }
     const struct sim_fs_buf *data = &sfs->inodes[sf->inode].current;
     size_t n = 0;
@@ -691,24 +697,24 @@ static int sim_fs_read(struct fs_file *file, uint64_t offset, void *buf, size_t 
 
 /* Checks bounds and reserves memory for a change of file `ino` to `new_size` bytes. */
 static int sim_fs_reserve_size(struct sim_fs *sfs, uint32_t ino, uint64_t new_size,
-                               uint64_t pending_bytes, const char *op)
+                               uint64_t pending_bytes, const char *op, const char *path)
 {
     struct sim_fs_inode *node = &sfs->inodes[ino];
     if (new_size > sfs->config.file_size_bytes_max) {
-        return sim_fs_fail(sfs, FS_ENOSPC, op, NULL);
+        return sim_fs_fail(sfs, FS_ENOSPC, op, path);
     }
     uint64_t growth = new_size > node->current.size ? new_size - node->current.size : 0;
     uint64_t durable_growth = new_size > node->durable.size ? new_size - node->durable.size : 0;
     if (sfs->bytes_used + growth + durable_growth + pending_bytes > sfs->config.bytes_max) {
-        return sim_fs_fail(sfs, FS_ENOSPC, op, NULL);
+        return sim_fs_fail(sfs, FS_ENOSPC, op, path);
     }
-    int rc = sim_fs_pending_reserve(sfs, pending_bytes, op, NULL);
+    int rc = sim_fs_pending_reserve(sfs, pending_bytes, op, path);
     if (rc != FS_OK) {
         return rc;
     }
     if (sim_fs_buf_reserve(&node->current, new_size, sfs->config.file_size_bytes_max) != 0 ||
         sim_fs_buf_reserve(&node->durable, new_size, sfs->config.file_size_bytes_max) != 0) {
-        return sim_fs_fail(sfs, FS_ENOSPC, op, NULL);
+        return sim_fs_fail(sfs, FS_ENOSPC, op, path);
     }
     return FS_OK;
 }
@@ -723,20 +729,20 @@ static int sim_fs_write(struct fs_file *file, uint64_t offset, const void *buf, 
         return power;
     }
     if (sf->read_only) {
-        return sim_fs_fail(sfs, power == FS_EPOWER ? FS_EPOWER : FS_EACCES, "write", NULL);
+        return sim_fs_fail(sfs, power == FS_EPOWER ? FS_EPOWER : FS_EACCES, "write", sf->path);
     }
     if (power == FS_OK &&
         sim_fs_draw(sfs, SIM_FS_CHOICE_WRITE_ERROR, sfs->config.write_error_ppm)) {
         sfs->stats.write_errors++;
-        return sim_fs_fail(sfs, FS_EIO, "write", NULL);
+        return sim_fs_fail(sfs, FS_EIO, "write", sf->path);
     }
-    int rc = sim_fs_reserve_size(sfs, sf->inode, offset + len, len, "write");
+    int rc = sim_fs_reserve_size(sfs, sf->inode, offset + len, len, "write", sf->path);
     if (rc != FS_OK) {
         return power == FS_EPOWER ? sim_fs_fail(sfs, FS_EPOWER, "write", NULL) : rc;
     }
     uint8_t *copy = malloc(len > 0 ? len : 1);
     if (copy == NULL) {
-        return sim_fs_fail(sfs, FS_ENOSPC, "write", NULL);
+        return sim_fs_fail(sfs, FS_ENOSPC, "write", sf->path);
     }
     memcpy(copy, buf, len);
     struct sim_fs_op *op = sim_fs_pending_push(sfs, SIM_FS_OP_WRITE, sf->inode);
@@ -761,14 +767,14 @@ static int sim_fs_truncate(struct fs_file *file, uint64_t size)
         return power;
     }
     if (sf->read_only) {
-        return sim_fs_fail(sfs, power == FS_EPOWER ? FS_EPOWER : FS_EACCES, "truncate", NULL);
+        return sim_fs_fail(sfs, power == FS_EPOWER ? FS_EPOWER : FS_EACCES, "truncate", sf->path);
     }
     if (power == FS_OK &&
         sim_fs_draw(sfs, SIM_FS_CHOICE_WRITE_ERROR, sfs->config.write_error_ppm)) {
         sfs->stats.write_errors++;
-        return sim_fs_fail(sfs, FS_EIO, "truncate", NULL);
+        return sim_fs_fail(sfs, FS_EIO, "truncate", sf->path);
     }
-    int rc = sim_fs_reserve_size(sfs, sf->inode, size, 0, "truncate");
+    int rc = sim_fs_reserve_size(sfs, sf->inode, size, 0, "truncate", sf->path);
     if (rc != FS_OK) {
         return power == FS_EPOWER ? sim_fs_fail(sfs, FS_EPOWER, "truncate", NULL) : rc;
     }
@@ -829,11 +835,11 @@ static int sim_fs_sync(struct fs_file *file)
     sfs->stats.mutations++;
     bool failed = sim_fs_draw(sfs, SIM_FS_CHOICE_SYNC_ERROR, sfs->config.sync_error_ppm);
     if (sim_fs_sync_inode(sfs, sf->inode, failed) != 0) {
-        return sim_fs_fail(sfs, FS_ENOSPC, "sync", NULL);
+        return sim_fs_fail(sfs, FS_ENOSPC, "sync", sf->path);
     }
     if (failed) {
         sfs->stats.sync_errors++;
-        return sim_fs_fail(sfs, FS_EIO, "sync", NULL);
+        return sim_fs_fail(sfs, FS_EIO, "sync", sf->path);
     }
     return FS_OK;
 }

@@ -28,6 +28,7 @@ struct hardstate_file {
     bool exists;            /* the file is durably in place */
     bool failed;            /* a write or sync failed: saves refuse until reopened */
     bool repaired;
+    bool stale[2]; /* slot damaged or behind the chosen one: repair rewrites it */
     struct hardstate_recovery recovery;
 };
 
@@ -159,6 +160,10 @@ static int hardstate_decide(struct hardstate_file *hs, const struct hardstate_sl
     }
     hs->state = chosen->state;
     hs->sequence = chosen->sequence;
+    for (int i = 0; i < 2; i++) {
+        /* a damaged or older slot is rewritten by repair (H3, H5) */
+        hs->stale[i] = slots[i].kind != HARDSTATE_SLOT_VALID || slots[i].sequence != hs->sequence;
+    }
     return STORAGE_OK;
 }
 
@@ -325,6 +330,29 @@ int hardstate_save(struct hardstate_file *hs, const struct hardstate *state,
     return hardstate_write(hs, state, err);
 }
 
+/* Copies the chosen slot over the stale one(s), leaving the chosen slot untouched: a crash during
+ * the repair still finds the chosen state. Afterwards both slots are equal, which the save
+ * protocol (A then B) relies on to keep A == B or A == B + 1. */
+static int hardstate_rewrite_stale(struct hardstate_file *hs, struct storage_error *err)
+{
+    uint8_t slot[HARDSTATE_SLOT_BYTES];
+    hardstate_slot_encode(slot, hs->sequence, &hs->state);
+    if (hs->file == NULL && fs_open(hs->fs, hs->path, 0, &hs->file) != FS_OK) {
+        return hardstate_fail(hs, err, "opening the hard state");
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!hs->stale[i]) {
+            continue;
+        }
+        if (fs_write(hs->file, hardstate_slot_offsets[i], slot, HARDSTATE_SLOT_BYTES) != FS_OK ||
+            fs_sync(hs->file) != FS_OK) {
+            return hardstate_fail(hs, err, "repairing the hard state");
+        }
+        hs->stale[i] = false;
+    }
+    return STORAGE_OK;
+}
+
 int hardstate_repair(struct hardstate_file *hs, struct storage_error *err)
 {
     assert(hs != NULL);
@@ -341,9 +369,8 @@ int hardstate_repair(struct hardstate_file *hs, struct storage_error *err)
             return hardstate_fail(hs, err, "removing the hard state temp file");
         }
     }
-    if (hs->exists && (hs->recovery.slot_damaged[0] || hs->recovery.slot_damaged[1])) {
-        struct hardstate same = hs->state; /* H5: restore both copies */
-        int rc = hardstate_write(hs, &same, err);
+    if (hs->exists && (hs->stale[0] || hs->stale[1])) {
+        int rc = hardstate_rewrite_stale(hs, err); /* H3, H5 */
         if (rc != STORAGE_OK) {
             return rc;
         }

@@ -25,13 +25,16 @@
  *
  * A save writes slot A, syncs, writes slot B, syncs; it is acknowledged when both are durable, so
  * after an acknowledged save both slots hold it. A crash tears at most the slot being written
- * while the other holds the previous or the new state. The first save creates the file complete
- * through "hardstate.tmp", sync, rename, directory sync.
+ * while the other holds the previous or the new state. Recovery's repair copies the chosen slot
+ * over a damaged or older one (never touching the chosen one), so every save starts from two
+ * equal slots and the slots always satisfy A == B or A == B + 1. The first save creates the file
+ * complete through "hardstate.tmp", sync, rename, directory sync.
  *
  * Load decision table (tests in tests/storage/test_hardstate.c, load_<row>_...):
  *   H1  no file                          -> fresh state {0, NONE, 0}
  *   H2  both slots valid, same sequence  -> that state (contents must match, else ECORRUPT)
- *   H3  both valid, A = B + 1            -> A (crash after A was synced, before B was)
+ *   H3  both valid, A = B + 1            -> A (crash after A was synced, before B was); repair
+ *                                           copies A over B
  *   H4  both valid, any other sequences  -> STORAGE_ECORRUPT (the protocol cannot produce it)
  *   H5  exactly one slot valid           -> that slot (the other was torn by a crash or damaged at
  *                                           rest; repair rewrites it). Never goes backwards: an

@@ -361,6 +361,23 @@ static int wal_scan_records(struct wal_scan *scan, struct wal_reader *reader,
     return STORAGE_OK;
 }
 
+/* S6: a segment must start right after the previous one ends. */
+static int wal_scan_gap(const struct wal_scan *scan, uint32_t position, const char *path,
+                        struct storage_error *err)
+{
+    const struct wal *wal = scan->wal;
+    const struct wal_segment *segment = &wal->segments[position];
+    if (position > 0 && segment->first_index != scan->expected_index) { /* S6 */
+        char previous[FS_PATH_BYTES_MAX];
+        (void)wal_segment_path(wal, wal->segments[position - 1].first_index, false, previous, NULL);
+        return storage_error_set(err, STORAGE_ECORRUPT, path, 16,
+                                 "index gap: %s ends at index %" PRIu64
+                                 " but this segment starts at %" PRIu64,
+                                 previous, scan->expected_index - 1, segment->first_index);
+    }
+    return STORAGE_OK;
+}
+
 static int wal_scan_segment(struct wal_scan *scan, uint32_t position, bool is_last,
                             struct storage_error *err)
 {
@@ -371,15 +388,6 @@ static int wal_scan_segment(struct wal_scan *scan, uint32_t position, bool is_la
     if (rc != STORAGE_OK) {
         return rc;
     }
-    if (position > 0 && segment->first_index != scan->expected_index) { /* S6 */
-        char previous[FS_PATH_BYTES_MAX];
-        (void)wal_segment_path(wal, wal->segments[position - 1].first_index, false, previous, NULL);
-        return storage_error_set(err, STORAGE_ECORRUPT, path, 16,
-                                 "index gap: %s ends at index %" PRIu64
-                                 " but this segment starts at %" PRIu64,
-                                 previous, scan->expected_index - 1, segment->first_index);
-    }
-    scan->expected_index = segment->first_index;
     struct wal_reader reader;
     rc = wal_reader_open(&reader, wal->fs, path, err);
     if (rc != STORAGE_OK) {
@@ -387,6 +395,10 @@ static int wal_scan_segment(struct wal_scan *scan, uint32_t position, bool is_la
     }
     rc = wal_scan_header(&reader, segment->first_index, err);
     if (rc == STORAGE_OK) {
+        rc = wal_scan_gap(scan, position, path, err);
+    }
+    if (rc == STORAGE_OK) {
+        scan->expected_index = segment->first_index;
         rc = wal_scan_records(scan, &reader, segment, is_last, err);
     }
     scan->recovery->bytes_scanned += reader.bytes_read;

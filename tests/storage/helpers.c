@@ -77,8 +77,14 @@ uint64_t test_dir_digest(struct fs *fs, const char *dir)
     for (int i = 0; i < names->count; i++) {
         char path[FS_PATH_BYTES_MAX];
         cr_assert_eq(fs_path_join(path, dir, names->names[i]), FS_OK);
-        uint64_t size = test_read_file(fs, path, buf, sizeof(buf));
         running = hash_fold_bytes(running, names->names[i], strlen(names->names[i]));
+        struct fs_file *file = NULL;
+        if (fs_open(fs, path, FS_OPEN_READ_ONLY, &file) == FS_EISDIR) {
+            continue; /* a subdirectory: its name is folded in */
+        }
+        cr_assert_not_null(file, "open %s", path);
+        fs_close(file);
+        uint64_t size = test_read_file(fs, path, buf, sizeof(buf));
         running = hash_fold_u64(running, size);
         running = hash_fold_bytes(running, buf, size < sizeof(buf) ? size : sizeof(buf));
     }
