@@ -116,6 +116,24 @@ static int snap_list(struct fs *fs, const char *dir, struct snap_listing *listin
     return STORAGE_OK;
 }
 
+int snap_list_indexes(struct fs *fs, const char *dir, uint64_t *indexes, uint32_t *count,
+                      struct storage_error *err)
+{
+    assert(fs != NULL && dir != NULL && indexes != NULL && count != NULL);
+    *count = 0;
+    struct snap_listing *listing = malloc(sizeof(*listing));
+    if (listing == NULL) {
+        return storage_error_set(err, STORAGE_ENOMEM, dir, STORAGE_OFFSET_NONE, "no memory");
+    }
+    int rc = snap_list(fs, dir, listing, err);
+    for (uint32_t i = 0; rc == STORAGE_OK && i < listing->count; i++) {
+        indexes[i] = listing->names[i].index;
+    }
+    *count = rc == STORAGE_OK ? listing->count : 0;
+    free(listing);
+    return rc;
+}
+
 /* ---- loading one file ---- */
 
 /* Why a snapshot is unusable; STORAGE_OK when it loaded. */

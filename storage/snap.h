@@ -84,6 +84,10 @@ int snap_save(struct fs *fs, const char *dir, uint64_t index, uint64_t term, con
  * then syncs the directory. */
 int snap_prune(struct fs *fs, const char *dir, uint32_t keep, struct storage_error *err);
 
+/* Lists the snapshot files' indexes, newest first, into `indexes` (capacity SNAP_FILES_MAX). */
+int snap_list_indexes(struct fs *fs, const char *dir, uint64_t *indexes, uint32_t *count,
+                      struct storage_error *err);
+
 /* True when `name` is a snapshot file name (or a temp one when *is_temp). */
 bool snap_name_parse(const char *name, uint64_t *index, uint64_t *term, bool *is_temp);
 

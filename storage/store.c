@@ -292,51 +292,22 @@ int store_save_hard_state(struct store *store, const struct hardstate *state,
 
 /* ---- snapshots and compaction ---- */
 
-struct store_snap_indexes {
-    uint64_t indexes[SNAP_FILES_MAX];
-    uint32_t count;
-};
-
-static int store_collect_snapshot(void *arg, const char *name)
-{
-    struct store_snap_indexes *found = arg;
-    uint64_t index = 0;
-    uint64_t term = 0;
-    bool is_temp = false;
-    if (snap_name_parse(name, &index, &term, &is_temp) && !is_temp &&
-        found->count < SNAP_FILES_MAX) {
-        found->indexes[found->count++] = index;
-    }
-    return 0;
-}
-
-static int store_compare_desc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a;
-    uint64_t y = *(const uint64_t *)b;
-    return (x < y) - (x > y);
-}
-
 /* Drops the log before the oldest kept snapshot (so a damaged newest one can fall back), then
  * prunes older snapshots. Runs only after the new snapshot is durable. */
 static int store_compact(struct store *store, struct storage_error *err)
 {
-    struct store_snap_indexes *found = calloc(1, sizeof(*found));
-    if (found == NULL) {
+    uint64_t *indexes = calloc(SNAP_FILES_MAX, sizeof(uint64_t));
+    if (indexes == NULL) {
         return storage_error_set(err, STORAGE_ENOMEM, store->dir, STORAGE_OFFSET_NONE, "no memory");
     }
-    int rc = STORAGE_OK;
-    if (fs_list(store->fs, store->dir, store_collect_snapshot, found) < 0) {
-        rc = storage_error_from_fs(err, store->fs, "listing snapshots");
+    uint32_t count = 0;
+    int rc = snap_list_indexes(store->fs, store->dir, indexes, &count, err);
+    if (rc == STORAGE_OK && count > 0) {
+        uint32_t kept = store->config.snapshots_kept;
+        uint32_t oldest_kept = count < kept ? count - 1 : kept - 1;
+        rc = wal_drop_prefix(store->wal, indexes[oldest_kept] + 1, err);
     }
-    if (rc == STORAGE_OK && found->count > 0) {
-        qsort(found->indexes, found->count, sizeof(uint64_t), store_compare_desc);
-        uint32_t oldest_kept = found->count < store->config.snapshots_kept
-                                   ? found->count - 1
-                                   : store->config.snapshots_kept - 1;
-        rc = wal_drop_prefix(store->wal, found->indexes[oldest_kept] + 1, err);
-    }
-    free(found);
+    free(indexes);
     if (rc == STORAGE_OK) {
         rc = snap_prune(store->fs, store->dir, store->config.snapshots_kept, err);
     }

@@ -106,8 +106,8 @@ uint32_t wal_segment_count(const struct wal *wal);
 int wal_append(struct wal *wal, const struct wal_entry *entries, size_t count,
                struct storage_error *err);
 
-/* Removes every entry with index >= `index` (a log conflict, Raft §5.3). `index` must be above
- * wal_first_index - 1... precisely: first_index <= index; an index past the end is a no-op. */
+/* Removes every entry with index >= `index` (a log conflict, Raft §5.3). Requires
+ * wal_first_index <= index (STORAGE_EINVAL otherwise); an index past the end is a no-op. */
 int wal_truncate_suffix(struct wal *wal, uint64_t index, struct storage_error *err);
 
 /* Allows entries below `index` to be removed (they are in a snapshot, Raft §7). Whole segments

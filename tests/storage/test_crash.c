@@ -452,7 +452,11 @@ static void run_seed(uint64_t seed, struct totals *totals)
 Test(crash, acknowledged_data_survives_or_damage_is_reported, .timeout = 120)
 {
     struct totals totals = { 0 };
-    for (uint64_t seed = 1; seed <= RUNS; seed++) {
+    /* FLOWRAFT_CRASH_RUNS=N runs more seeds (a soak); CI runs RUNS. */
+    const char *env = getenv("FLOWRAFT_CRASH_RUNS");
+    uint64_t runs = env != NULL ? strtoull(env, NULL, 10) : RUNS;
+    runs = runs < RUNS ? RUNS : runs;
+    for (uint64_t seed = 1; seed <= runs; seed++) {
         run_seed(seed, &totals);
     }
     cr_log_info("crashes %llu (cut inside a call %llu, after an injected error %llu), torn tails "
