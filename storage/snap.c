@@ -204,9 +204,6 @@ static int snap_read_body(struct fs_file *file, const uint8_t *header, struct sn
                           struct snap_check *check)
 {
     struct hash_stream stream;
-    /* Zeroed first: xxHash 0.8.1's XXH3_64bits_reset_withSeed reads the state's old seed and
-     * secret pointer before initialising them, so stack garbage can skip the secret set-up. */
-    memset(&stream, 0, sizeof(stream));
     hash_stream_init(&stream, SNAP_SEED_BODY);
     hash_stream_update(&stream, header, SNAP_HEADER_BYTES);
     const struct snap_meta *meta = &out->meta;
@@ -366,9 +363,6 @@ static int snap_write_file(struct fs_file *file, uint64_t index, uint64_t term,
     bytes_put_u64(header + 40, data_len);
     bytes_put_u64(header + 56, hash_bytes(header, 56, SNAP_SEED_HEADER));
     struct hash_stream stream;
-    /* Zeroed first: xxHash 0.8.1's XXH3_64bits_reset_withSeed reads the state's old seed and
-     * secret pointer before initialising them, so stack garbage can skip the secret set-up. */
-    memset(&stream, 0, sizeof(stream));
     hash_stream_init(&stream, SNAP_SEED_BODY);
     int rc = fs_truncate(file, 0);
     if (rc == FS_OK) {
