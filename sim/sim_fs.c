@@ -531,6 +531,29 @@ static void sim_fs_reload_current(struct sim_fs *sfs)
     }
 }
 
+/* Every handle of the current generation dies: later calls through them fail with FS_ESTALE. */
+static void sim_fs_close_all_handles(struct sim_fs *sfs)
+{
+    for (uint32_t i = 0; i < sfs->config.files_max; i++) {
+        struct sim_fs_inode *node = &sfs->inodes[i];
+        if (node->used && node->open_count > 0) {
+            node->open_count = 0;
+            sim_fs_inode_maybe_free(sfs, i);
+        }
+    }
+    sfs->open_files = 0;
+    sfs->generation++;
+}
+
+void sim_fs_process_crash(struct sim_fs *sfs)
+{
+    assert(sfs != NULL);
+    sim_fs_close_all_handles(sfs);
+    sfs->powered_off = false;
+    sfs->cut_armed = false;
+    sfs->stats.process_crashes++;
+}
+
 void sim_fs_crash(struct sim_fs *sfs)
 {
     assert(sfs != NULL);

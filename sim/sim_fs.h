@@ -27,6 +27,12 @@
  * turns stale (FS_ESTALE; fs_close still frees it). Synced data of a durably linked file always
  * survives. Not modelled: reordering of sectors inside one write (a hole before written data).
  *
+ * A process crash (sim_fs_process_crash: kill -9, the machine keeps running) is not a power loss:
+ * the operating system still holds every pending operation, so reads keep showing them and a
+ * later sync (by the restarted process) can still make them durable, or a later sim_fs_crash can
+ * still lose them. Only the handles die. Storage recovery must therefore not trust what it reads
+ * until it has synced it.
+ *
  * Faults: bit flips at rest (sim_fs_corrupt, sim_fs_corrupt_random) change durable and current
  * bytes alike; read, write and sync errors are injected at rates in parts per million. A write
  * error changes nothing. A sync error behaves like Linux after a failed fsync: the file's pending
@@ -86,6 +92,7 @@ struct sim_fs_stats {
     uint64_t bytes_read, bytes_written;
     uint64_t read_errors, write_errors, sync_errors; /* injected */
     uint64_t power_cuts, crashes;
+    uint64_t process_crashes;
     uint64_t writes_lost, writes_torn,
         writes_kept; /* pending writes resolved by crash/sync error */
     uint64_t truncates_lost, truncates_kept;
@@ -109,6 +116,11 @@ struct fs *sim_fs_fs(struct sim_fs *sfs);
 
 /* Resolves every pending operation (see above), powers back on, makes handles stale. */
 void sim_fs_crash(struct sim_fs *sfs);
+
+/* A process crash: every open handle turns stale, pending operations stay pending (unresolved,
+ * still visible to reads), the power is on again (a cut armed or in effect is cleared: the cut
+ * call was the last one the process issued). */
+void sim_fs_process_crash(struct sim_fs *sfs);
 
 /* The (ops + 1)-th call from now is cut by a power failure. Replaces an earlier arming. */
 void sim_fs_power_cut_after(struct sim_fs *sfs, uint64_t ops);
