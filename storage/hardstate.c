@@ -353,6 +353,20 @@ static int hardstate_rewrite_stale(struct hardstate_file *hs, struct storage_err
     return STORAGE_OK;
 }
 
+/* The loaded state may be only in the page cache: a process that died after writing a slot, or
+ * after renaming the first save into place, before its sync (the machine kept running) leaves it
+ * readable but not durable. Make it durable, slots and name, before anyone acts on it. */
+static int hardstate_sync_loaded(struct hardstate_file *hs, struct storage_error *err)
+{
+    if (hs->file == NULL && fs_open(hs->fs, hs->path, 0, &hs->file) != FS_OK) {
+        return hardstate_fail(hs, err, "opening the hard state");
+    }
+    if (fs_sync(hs->file) != FS_OK || fs_sync_dir(hs->fs, hs->dir) != FS_OK) {
+        return hardstate_fail(hs, err, "syncing the hard state");
+    }
+    return STORAGE_OK;
+}
+
 int hardstate_repair(struct hardstate_file *hs, struct storage_error *err)
 {
     assert(hs != NULL);
@@ -371,6 +385,12 @@ int hardstate_repair(struct hardstate_file *hs, struct storage_error *err)
     }
     if (hs->exists && (hs->stale[0] || hs->stale[1])) {
         int rc = hardstate_rewrite_stale(hs, err); /* H3, H5 */
+        if (rc != STORAGE_OK) {
+            return rc;
+        }
+    }
+    if (hs->exists) {
+        int rc = hardstate_sync_loaded(hs, err);
         if (rc != STORAGE_OK) {
             return rc;
         }

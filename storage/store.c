@@ -65,13 +65,13 @@ static int store_check_names(struct store *store, struct storage_error *err)
     return STORAGE_OK;
 }
 
+/* Makes `dir` and its entry in the parent durable. The parent is synced even when the directory
+ * already exists: an earlier process may have made it and died before syncing the parent, and
+ * then only the page cache knows it (a power loss would take every file in it along). */
 static int store_make_dir(struct fs *fs, const char *dir, struct storage_error *err)
 {
     int rc = fs_mkdir(fs, dir);
-    if (rc == FS_EEXIST) {
-        return STORAGE_OK;
-    }
-    if (rc != FS_OK) {
+    if (rc != FS_OK && rc != FS_EEXIST) {
         return storage_error_from_fs(err, fs, "creating the storage directory");
     }
     char parent[FS_PATH_BYTES_MAX];

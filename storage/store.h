@@ -29,7 +29,11 @@
  *                                                    restarts at S + 1
  *   X4  otherwise                                 -> each part's repairs run: torn WAL tail
  *                                                    dropped, temp files removed, damaged hard
- *                                                    state copy rewritten
+ *                                                    state copy rewritten; then the hard state
+ *                                                    file, the last segment and the directory are
+ *                                                    synced, so that everything reported in the
+ *                                                    recovery is durable (a killed process leaves
+ *                                                    unsynced writes readable in the page cache)
  *
  * Typical use (a node or a simulated node):
  *   store_open(fs, dir, &config, STORE_OPEN_CREATE, &store, &recovery, &err);
@@ -41,7 +45,9 @@
  * reached the disk is only known after recovery.
  */
 
-#define STORE_OPEN_CREATE 0x1u /* make the directory if it does not exist */
+/* Make the directory if it does not exist, and sync its parent (also when it existed: an earlier
+ * process may have died before syncing it). */
+#define STORE_OPEN_CREATE 0x1u
 
 struct store_config {
     struct wal_config wal;

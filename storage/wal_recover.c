@@ -587,6 +587,23 @@ static int wal_repair_temp_files(struct wal *wal, struct storage_error *err)
     return rc;
 }
 
+/* What the scan read may be only in the page cache: a process that died between a write and its
+ * sync (the machine kept running) leaves its writes and directory entries readable but not
+ * durable, and the restarted node would act on entries a power loss can still take away. Only the
+ * last segment can hold unsynced records (every other one was synced before the next was
+ * created); the directory may hold unsynced segment creations, renames and unlinks. */
+static int wal_repair_sync(struct wal *wal, struct storage_error *err)
+{
+    assert(wal->tail != NULL);
+    if (fs_sync(wal->tail) != FS_OK) {
+        return storage_error_from_fs(err, wal->fs, "syncing the last WAL segment");
+    }
+    if (fs_sync_dir(wal->fs, wal->dir) != FS_OK) {
+        return storage_error_from_fs(err, wal->fs, "syncing the WAL directory");
+    }
+    return STORAGE_OK;
+}
+
 int wal_repair(struct wal *wal, struct storage_error *err)
 {
     assert(wal != NULL);
@@ -611,6 +628,9 @@ int wal_repair(struct wal *wal, struct storage_error *err)
     }
     if (rc == STORAGE_OK && wal->tail == NULL) {
         rc = wal_tail_open(wal, err);
+    }
+    if (rc == STORAGE_OK) {
+        rc = wal_repair_sync(wal, err);
     }
     if (rc != STORAGE_OK) {
         wal->state = WAL_STATE_FAILED;

@@ -278,3 +278,101 @@ Test(store, install_snapshot_keeps_or_discards_log)
     store_close(store);
     sim_fs_destroy(sfs);
 }
+
+/* A chooser that decides every pending operation is lost at a crash. */
+static uint64_t choose_lost(void *ctx, enum sim_fs_choice kind, uint64_t n)
+{
+    (void)ctx;
+    (void)kind;
+    (void)n;
+    return 0;
+}
+
+/* Runs a fixed workload until the power cut armed by the caller stops it. */
+static void durable_workload(struct fs *fs)
+{
+    struct store_config config;
+    config_small(&config);
+    config.wal.segment_size_bytes_max = 1024;
+    struct store *store = NULL;
+    struct store_recovery recovery;
+    struct storage_error err;
+    if (store_open(fs, "node", &config, STORE_OPEN_CREATE, &store, &recovery, &err) != STORAGE_OK) {
+        return;
+    }
+    snap_loaded_free(&recovery.snapshot);
+    struct wal_entry entry = { .term = 1, .type = 1, .data_len = 100 };
+    static const uint8_t data[100];
+    entry.data = data;
+    int rc = STORAGE_OK;
+    for (uint64_t i = 1; rc == STORAGE_OK && i <= 24; i++) {
+        entry.index = i;
+        rc = store_append(store, &entry, 1, &err);
+        if (rc == STORAGE_OK && i % 8 == 0) {
+            rc = store_save_hard_state(store, &(struct hardstate){ i / 8, i % 3, i - 2 }, &err);
+        }
+        if (rc == STORAGE_OK && i == 12) {
+            rc = store_save_snapshot(store, 10, 1, NULL, 0, data, 10, &err);
+        }
+    }
+    store_close(store);
+}
+
+/* Invariant (G4): whatever store_open reports is durable. A process killed anywhere (the machine
+ * keeps running, so its unsynced writes and directory entries are still in the page cache) is
+ * restarted; the entries, hard state and snapshot recovery reports, and an entry appended after it,
+ * must all survive a power loss that drops every operation that was never synced. */
+Test(store, recovery_reports_only_durable_state_after_a_process_crash)
+{
+    struct store_config config;
+    config_small(&config);
+    config.wal.segment_size_bytes_max = 1024;
+    uint64_t cuts = 0;
+    for (uint64_t cut = 0;; cut++) {
+        struct sim_fs_config fs_config;
+        sim_fs_config_default(&fs_config);
+        fs_config.choose = choose_lost;
+        struct sim_fs *sfs = sim_fs_create(&fs_config);
+        struct fs *fs = sim_fs_fs(sfs);
+        sim_fs_power_cut_after(sfs, cut);
+        durable_workload(fs);
+        bool was_cut = !sim_fs_powered(sfs);
+        sim_fs_process_crash(sfs);
+        struct store *store = NULL;
+        struct store_recovery seen;
+        struct storage_error err;
+        cr_assert_eq(store_open(fs, "node", &config, STORE_OPEN_CREATE, &store, &seen, &err),
+                     STORAGE_OK, "cut %llu: %s", (unsigned long long)cut, err.message);
+        struct wal_entry entry = { .index = seen.last_index + 1, .term = 1, .type = 1 };
+        cr_assert_eq(store_append(store, &entry, 1, &err), STORAGE_OK, "%s", err.message);
+        store_close(store);
+        sim_fs_crash(sfs); /* every pending operation lost */
+        struct store_recovery after;
+        cr_assert_eq(store_open(fs, "node", &config, 0, &store, &after, &err), STORAGE_OK,
+                     "cut %llu: %s", (unsigned long long)cut, err.message);
+        cr_assert_geq(after.last_index, seen.last_index + 1,
+                      "cut %llu: reported log end %llu, after a power loss %llu",
+                      (unsigned long long)cut, (unsigned long long)seen.last_index + 1,
+                      (unsigned long long)after.last_index);
+        cr_assert(
+            after.hard_state.term == seen.hard_state.term &&
+                after.hard_state.vote == seen.hard_state.vote &&
+                after.hard_state.commit == seen.hard_state.commit,
+            "cut %llu: reported hard state {%llu,%llu,%llu} became {%llu,%llu,%llu}",
+            (unsigned long long)cut, (unsigned long long)seen.hard_state.term,
+            (unsigned long long)seen.hard_state.vote, (unsigned long long)seen.hard_state.commit,
+            (unsigned long long)after.hard_state.term, (unsigned long long)after.hard_state.vote,
+            (unsigned long long)after.hard_state.commit);
+        cr_assert_eq(after.snapshot.found, seen.snapshot.found, "cut %llu: snapshot vanished",
+                     (unsigned long long)cut);
+        snap_loaded_free(&seen.snapshot);
+        snap_loaded_free(&after.snapshot);
+        store_close(store);
+        sim_fs_destroy(sfs);
+        if (!was_cut) {
+            break; /* the workload ran to its end: every point was cut once */
+        }
+        cuts++;
+    }
+    cr_assert_gt(cuts, 100, "the workload has many crash points");
+}
