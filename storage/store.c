@@ -90,7 +90,7 @@ static int store_make_dir(struct fs *fs, const char *dir, struct storage_error *
     return STORAGE_OK;
 }
 
-/* ---- cross-checks (X2, X3) ---- */
+/* ---- cross-checks (X2, X3, X4) ---- */
 
 int store_term_at(struct store *store, uint64_t index, uint64_t *term, struct storage_error *err)
 {
@@ -153,6 +153,27 @@ static int store_check_log(struct store *store, const struct store_recovery *rec
     return STORAGE_OK;
 }
 
+/* X4: every committed entry must still be somewhere, in the snapshot or in the (kept) log. */
+static int store_check_commit(struct store *store, const struct store_recovery *recovery,
+                              bool discard, struct storage_error *err)
+{
+    const struct snap_loaded *snapshot = &recovery->snapshot;
+    uint64_t base = snapshot->found ? snapshot->meta.index : 0;
+    uint64_t last = discard ? base : wal_last_index(store->wal);
+    uint64_t reach = last > base ? last : base;
+    uint64_t commit = recovery->hard_state.commit;
+    if (commit <= reach) {
+        return STORAGE_OK;
+    }
+    char path[FS_PATH_BYTES_MAX];
+    (void)fs_path_join(path, store->dir, HARDSTATE_FILE_NAME);
+    return storage_error_set(err, STORAGE_ECORRUPT, path, STORAGE_OFFSET_NONE,
+                             "commit index %" PRIu64 " but the log ends at %" PRIu64
+                             " and the newest usable snapshot at %" PRIu64
+                             ": committed entries are missing",
+                             commit, last, base);
+}
+
 /* ---- open ---- */
 
 static int store_open_parts(struct store *store, struct store_recovery *recovery,
@@ -176,7 +197,7 @@ static int store_open_parts(struct store *store, struct store_recovery *recovery
     return rc;
 }
 
-/* X4: every check passed; now the parts may change the directory. */
+/* X5: every check passed; now the parts may change the directory. */
 static int store_repair(struct store *store, struct store_recovery *recovery, bool discard,
                         struct storage_error *err)
 {
@@ -219,6 +240,9 @@ int store_open(struct fs *fs, const char *dir, const struct store_config *config
     bool discard = false;
     if (rc == STORAGE_OK) {
         rc = store_check_log(store, recovery, &discard, err);
+    }
+    if (rc == STORAGE_OK) {
+        rc = store_check_commit(store, recovery, discard, err);
     }
     if (rc == STORAGE_OK) {
         rc = store_repair(store, recovery, discard, err);

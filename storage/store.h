@@ -27,7 +27,12 @@
  *       another term than the snapshot's             crash while installing one, Raft §7): it is
  *                                                    discarded (recovery.wal_discarded), the log
  *                                                    restarts at S + 1
- *   X4  otherwise                                 -> each part's repairs run: torn WAL tail
+ *   X4  the hard state's commit is above both the -> STORAGE_ECORRUPT naming the hard state:
+ *       log's end (after X3) and the snapshot         committed (acknowledged) entries are missing;
+ *                                                    entries are appended before a hard state whose
+ *                                                    commit covers them, and never truncated below
+ *                                                    it, so no crash produces this
+ *   X5  otherwise                                 -> each part's repairs run: torn WAL tail
  *                                                    dropped, temp files removed, damaged hard
  *                                                    state copy rewritten; then the hard state
  *                                                    file, the last segment and the directory are
@@ -58,6 +63,10 @@ struct store_config {
 void store_config_default(struct store_config *config);
 
 struct store_recovery {
+    /* The log may hold entries of a term above hard_state.term (a crash after appending a new
+     * leader's entries, before saving its term): not an error; the term to resume from is the
+     * larger of the two. The log may also end below hard_state.commit only when a snapshot covers
+     * the rest (X4). */
     struct hardstate hard_state;
     struct hardstate_recovery hard_state_report;
     struct snap_loaded snapshot; /* the newest valid snapshot; the caller frees it

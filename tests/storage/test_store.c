@@ -227,9 +227,9 @@ Test(store, cross_X3_log_not_continuing_snapshot_is_discarded)
     }
 }
 
-/* Row X4 with a fallback: a damaged newest snapshot is reported and the older one used, the log
- * still reaching back to it. */
-Test(store, cross_X4_damaged_newest_snapshot_falls_back)
+/* Row X2 passed by a fallback: a damaged newest snapshot is reported and the older one used, the
+ * log still reaching back to it. */
+Test(store, cross_X2_damaged_newest_snapshot_falls_back_to_one_the_log_reaches)
 {
     struct prng prng;
     prng_seed(&prng, 5);
@@ -247,6 +247,130 @@ Test(store, cross_X4_damaged_newest_snapshot_falls_back)
     cr_assert_eq(recovery.last_index, 200);
     snap_loaded_free(&recovery.snapshot);
     store_close(store);
+    sim_fs_destroy(sfs);
+}
+
+/* Writes a hard state directly (as a damaged or foreign directory could hold it). */
+static void force_hard_state(struct fs *fs, const char *dir, struct hardstate state)
+{
+    struct hardstate_file *hs = NULL;
+    struct storage_error err;
+    cr_assert_eq(hardstate_open(fs, dir, &hs, NULL, NULL, &err), STORAGE_OK, "%s", err.message);
+    cr_assert_eq(hardstate_repair(hs, &err), STORAGE_OK, "%s", err.message);
+    cr_assert_eq(hardstate_save(hs, &state, &err), STORAGE_OK, "%s", err.message);
+    hardstate_close(hs);
+}
+
+/* Row X4: a hard state committing entries that are in neither the log (after X3) nor the snapshot
+ * is corruption naming the hard state, and nothing is modified; a commit the snapshot covers is
+ * fine. */
+Test(store, cross_X4_commit_beyond_log_and_snapshot_is_corruption)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        struct prng prng;
+        prng_seed(&prng, 5);
+        struct sim_fs *sfs = test_sim_fs_new(&prng);
+        struct fs *fs = sim_fs_fs(sfs);
+        struct store_recovery recovery;
+        struct store *store = open_store(fs, "node", &recovery);
+        append(store, 1, 20, 1);
+        store_close(store);
+        struct storage_error err;
+        if (variant == 0) { /* no snapshot: the log ends at 20, commit 21 */
+            force_hard_state(fs, "node", (struct hardstate){ 1, 0, 21 });
+        } else { /* snapshot 25 (the log, ending at 20, is discarded: X3) */
+            cr_assert_eq(snap_save(fs, "node", 25, 2, NULL, 0, (const uint8_t *)"s", 1, &err),
+                         STORAGE_OK);
+            force_hard_state(fs, "node", (struct hardstate){ 2, 0, variant == 1 ? 26 : 25 });
+        }
+        uint64_t digest = sim_fs_digest(sfs);
+        struct store_config config;
+        config_small(&config);
+        int rc = store_open(fs, "node", &config, 0, &store, &recovery, &err);
+        if (variant == 2) {
+            cr_assert_eq(rc, STORAGE_OK, "the snapshot covers the commit: %s", err.message);
+            cr_assert_eq(recovery.last_index, 25);
+            snap_loaded_free(&recovery.snapshot);
+            store_close(store);
+        } else {
+            cr_assert_eq(rc, STORAGE_ECORRUPT, "variant %d: %s", variant, err.message);
+            cr_assert_null(store);
+            cr_assert_str_eq(err.path, "node/" HARDSTATE_FILE_NAME);
+            cr_assert(strstr(err.message, "committed entries are missing") != NULL, "%s",
+                      err.message);
+            cr_assert_eq(sim_fs_digest(sfs), digest, "a refusal modifies nothing");
+        }
+        sim_fs_destroy(sfs);
+    }
+}
+
+static int collect_last_segment(void *arg, const char *name)
+{
+    uint64_t *last = arg;
+    uint64_t first = 0;
+    bool is_temp = false;
+    if (wal_name_parse(name, &first, &is_temp) && !is_temp && first > *last) {
+        *last = first;
+    }
+    return 0;
+}
+
+static bool exists(struct fs *fs, const char *path)
+{
+    struct fs_file *file = NULL;
+    if (fs_open(fs, path, FS_OPEN_READ_ONLY, &file) != FS_OK) {
+        return false;
+    }
+    fs_close(file);
+    return true;
+}
+
+/* Row X5: when every check passes, each part's repairs run: the torn WAL tail is dropped, temp
+ * files (segment, hard state, snapshot) are removed, a damaged hard state copy is rewritten. */
+Test(store, cross_X5_repairs_run_once_every_check_passed)
+{
+    struct prng prng;
+    prng_seed(&prng, 5);
+    struct sim_fs *sfs = test_sim_fs_new(&prng);
+    struct fs *fs = sim_fs_fs(sfs);
+    populate(fs, "node");
+    static const char *temps[] = { "node/wal-0000000000001000.seg.tmp", "node/hardstate.tmp",
+                                   "node/snap-0000000000000099-0000000000000001.snap.tmp" };
+    for (int i = 0; i < 3; i++) {
+        test_write_file(fs, temps[i], "partial", 7);
+    }
+    cr_assert_eq(sim_fs_corrupt(sfs, "node/" HARDSTATE_FILE_NAME, 30, 0x01), FS_OK);
+    uint64_t last_first = 0;
+    cr_assert_eq(fs_list(fs, "node", collect_last_segment, &last_first), 0);
+    char name[FS_NAME_BYTES_MAX];
+    char tail[FS_PATH_BYTES_MAX];
+    wal_segment_name(name, sizeof(name), last_first);
+    cr_assert_eq(fs_path_join(tail, "node", name), FS_OK);
+    static uint8_t bytes[8192];
+    uint64_t size = test_read_file(fs, tail, bytes, sizeof(bytes));
+    uint8_t record[WAL_RECORD_OVERHEAD_BYTES];
+    wal_record_encode(record, &(struct wal_entry){ .index = 201, .term = 1 });
+    memcpy(bytes + size, record, 30); /* a record cut short by a crash */
+    test_write_file(fs, tail, bytes, (size_t)size + 30);
+
+    struct store_recovery recovery;
+    struct store *store = open_store(fs, "node", &recovery);
+    cr_assert(recovery.wal_report.torn_tail);
+    cr_assert(recovery.hard_state_report.slot_damaged[0]);
+    cr_assert_eq(recovery.last_index, 200);
+    cr_assert_eq(recovery.hard_state.commit, 150);
+    store_close(store);
+    snap_loaded_free(&recovery.snapshot);
+    cr_assert_eq(test_read_file(fs, tail, bytes, sizeof(bytes)), size, "torn tail dropped");
+    for (int i = 0; i < 3; i++) {
+        cr_assert_not(exists(fs, temps[i]), "%s removed", temps[i]);
+    }
+    store = open_store(fs, "node", &recovery);
+    cr_assert_not(recovery.wal_report.torn_tail);
+    cr_assert_not(recovery.hard_state_report.slot_damaged[0], "damaged copy rewritten");
+    cr_assert_eq(recovery.hard_state.commit, 150);
+    store_close(store);
+    snap_loaded_free(&recovery.snapshot);
     sim_fs_destroy(sfs);
 }
 
