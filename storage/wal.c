@@ -203,6 +203,31 @@ int wal_segment_create(struct wal *wal, uint64_t first_index, struct storage_err
 
 /* ---- append ---- */
 
+/* True when a record of `record` bytes goes to a new segment: the segment, filled up to `end`, is
+ * not empty and would pass its size bound. One rule for planning a batch and for writing it. */
+static bool wal_roll_needed(const struct wal *wal, uint64_t end, size_t record)
+{
+    return end != WAL_SEGMENT_HEADER_BYTES && end + record > wal->config.segment_size_bytes_max;
+}
+
+/* Segments the batch would create, planned before anything is written so that a batch passing
+ * segments_max is refused whole instead of being cut after a durable prefix. */
+static uint32_t wal_append_new_segments(const struct wal *wal, const struct wal_entry *entries,
+                                        size_t count)
+{
+    uint64_t end = wal->segments[wal->segment_count - 1].end_offset;
+    uint32_t added = 0;
+    for (size_t i = 0; i < count; i++) { /* count <= WAL_BATCH_ENTRIES_MAX */
+        size_t record = wal_record_size(entries[i].data_len);
+        if (wal_roll_needed(wal, end, record)) {
+            added++;
+            end = WAL_SEGMENT_HEADER_BYTES;
+        }
+        end += record;
+    }
+    return added;
+}
+
 static int wal_append_check(const struct wal *wal, const struct wal_entry *entries, size_t count,
                             struct storage_error *err)
 {
@@ -235,6 +260,13 @@ static int wal_append_check(const struct wal *wal, const struct wal_entry *entri
         }
         term = entry->term;
     }
+    uint32_t added = wal_append_new_segments(wal, entries, count);
+    if (added > wal->segment_cap - wal->segment_count) {
+        return storage_error_set(err, STORAGE_ELIMIT, wal->dir, STORAGE_OFFSET_NONE,
+                                 "the batch needs %" PRIu32 " more segments, above segments_max "
+                                 "(%" PRIu32 "); compact the log (nothing written)",
+                                 added, wal->segment_cap);
+    }
     return STORAGE_OK;
 }
 
@@ -266,13 +298,11 @@ static int wal_chunk_flush(struct wal *wal, struct wal_chunk *chunk, struct stor
     return STORAGE_OK;
 }
 
-/* True when the record should go to a new segment: the tail is non-empty and would overflow. */
+/* True when the record should go to a new segment (the tail's end counts the buffered bytes). */
 static bool wal_needs_roll(const struct wal *wal, const struct wal_chunk *chunk, size_t record)
 {
     const struct wal_segment *segment = &wal->segments[wal->segment_count - 1];
-    bool empty = segment->end_offset == WAL_SEGMENT_HEADER_BYTES && chunk->used == 0;
-    return !empty &&
-           segment->end_offset + chunk->used + record > wal->config.segment_size_bytes_max;
+    return wal_roll_needed(wal, segment->end_offset + chunk->used, record);
 }
 
 static int wal_append_one(struct wal *wal, struct wal_chunk *chunk, const struct wal_entry *entry,

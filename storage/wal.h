@@ -104,7 +104,9 @@ uint32_t wal_segment_count(const struct wal *wal);
 /*
  * Appends `count` entries (1..WAL_BATCH_ENTRIES_MAX) with one write and one sync (group commit).
  * entries[0].index must be wal_last_index + 1, indices consecutive, terms never decreasing
- * (STORAGE_EINVAL otherwise, nothing written). Returns once durable.
+ * (STORAGE_EINVAL otherwise), payloads within WAL_ENTRY_DATA_BYTES_MAX and the segments the batch
+ * needs within segments_max (STORAGE_ELIMIT otherwise); a refused batch writes nothing. Returns
+ * once durable.
  */
 int wal_append(struct wal *wal, const struct wal_entry *entries, size_t count,
                struct storage_error *err);

@@ -251,6 +251,33 @@ Test(wal, append_refuses_gaps_and_term_regression)
     env_fini(&env);
 }
 
+/* Invariant: a batch that would need more segments than segments_max is refused whole with
+ * STORAGE_ELIMIT and writes nothing, so the caller can compact and retry the same batch. */
+Test(wal, append_over_segments_max_writes_nothing)
+{
+    struct env env;
+    env_init(&env, 1024);
+    env.config.segments_max = 3;
+    struct wal *wal = open_ready(&env, 1, NULL);
+    append_range(wal, 1, 20, 1); /* fills the first segment and part of the second */
+    cr_assert_eq(wal_segment_count(wal), 2);
+    uint64_t digest = sim_fs_digest(env.sfs);
+    static uint8_t data[40][128];
+    struct wal_entry entries[40];
+    for (uint64_t i = 0; i < 40; i++) {
+        entries[i] = (struct wal_entry){ .index = 21 + i, .term = 1, .data = data[i] };
+        entries[i].data_len = payload(21 + i, 1, data[i]);
+    }
+    struct storage_error err;
+    cr_assert_eq(wal_append(wal, entries, 40, &err), STORAGE_ELIMIT, "%s", err.message);
+    cr_assert(strstr(err.message, "segments_max") != NULL, "%s", err.message);
+    cr_assert_eq(wal_last_index(wal), 20, "no part of the batch was written");
+    cr_assert_eq(sim_fs_digest(env.sfs), digest);
+    cr_assert_eq(wal_append(wal, entries, 3, &err), STORAGE_OK, "%s", err.message);
+    wal_close(wal);
+    env_fini(&env);
+}
+
 static uint64_t term_after_truncation(uint64_t index)
 {
     return index < 95 ? 1 : 2;
