@@ -350,7 +350,20 @@ int store_save_snapshot(struct store *store, uint64_t index, uint64_t term, cons
                                  " and within the log (last %" PRIu64 ")",
                                  index, store->snapshot_index, wal_last_index(store->wal));
     }
-    int rc = snap_save(store->fs, store->dir, index, term, config, config_len, data, data_len, err);
+    /* A term the log does not have at `index` would make the next recovery take this snapshot
+     * for another history (X3) and discard the log after it. */
+    uint64_t log_term = 0;
+    int rc = store_term_at(store, index, &log_term, err);
+    if (rc != STORAGE_OK) {
+        return rc;
+    }
+    if (log_term != term) {
+        return storage_error_set(err, STORAGE_EINVAL, store->dir, STORAGE_OFFSET_NONE,
+                                 "snapshot at %" PRIu64 " with term %" PRIu64
+                                 " but the log has term %" PRIu64 " there",
+                                 index, term, log_term);
+    }
+    rc = snap_save(store->fs, store->dir, index, term, config, config_len, data, data_len, err);
     if (rc != STORAGE_OK) {
         return rc;
     }

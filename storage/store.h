@@ -98,7 +98,9 @@ int store_save_hard_state(struct store *store, const struct hardstate *state,
                           struct storage_error *err);
 
 /* A snapshot of this node's applied state at `index` (in the log, term `term`): saved durably,
- * then the log before the oldest kept snapshot is dropped and older snapshots pruned. */
+ * then the log before the oldest kept snapshot is dropped and older snapshots pruned.
+ * STORAGE_EINVAL (nothing written) unless snapshot index < index <= last index and the log has
+ * `term` at `index`. */
 int store_save_snapshot(struct store *store, uint64_t index, uint64_t term, const uint8_t *config,
                         size_t config_len, const uint8_t *data, size_t data_len,
                         struct storage_error *err);

@@ -374,6 +374,36 @@ Test(store, cross_X5_repairs_run_once_every_check_passed)
     sim_fs_destroy(sfs);
 }
 
+/* Invariant: a node's own snapshot must carry the term its log has at that index; a mismatch (a
+ * caller bug) is refused with nothing written, since on the next start it would look like an
+ * installed snapshot of another history (row X3) and the whole log after it would be discarded. */
+Test(store, own_snapshot_with_another_term_is_refused)
+{
+    struct prng prng;
+    prng_seed(&prng, 5);
+    struct sim_fs *sfs = test_sim_fs_new(&prng);
+    struct fs *fs = sim_fs_fs(sfs);
+    struct store_recovery recovery;
+    struct store *store = open_store(fs, "node", &recovery);
+    append(store, 1, 20, 1);
+    append(store, 21, 10, 2);
+    uint64_t digest = sim_fs_digest(sfs);
+    struct storage_error err;
+    cr_assert_eq(store_save_snapshot(store, 10, 2, NULL, 0, (const uint8_t *)"s", 1, &err),
+                 STORAGE_EINVAL, "%s", err.message);
+    cr_assert(strstr(err.message, "term") != NULL, "%s", err.message);
+    cr_assert_eq(sim_fs_digest(sfs), digest, "nothing written");
+    cr_assert_eq(store_save_snapshot(store, 25, 2, NULL, 0, (const uint8_t *)"s", 1, &err),
+                 STORAGE_OK, "%s", err.message);
+    store_close(store);
+    store = open_store(fs, "node", &recovery);
+    cr_assert_not(recovery.wal_discarded);
+    cr_assert_eq(recovery.last_index, 30);
+    snap_loaded_free(&recovery.snapshot);
+    store_close(store);
+    sim_fs_destroy(sfs);
+}
+
 /* Invariant: installing a leader's snapshot keeps a matching log suffix (§7) and otherwise
  * restarts the log after it. */
 Test(store, install_snapshot_keeps_or_discards_log)
