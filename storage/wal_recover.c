@@ -12,40 +12,63 @@
  * Recovery decision table. wal_open applies it to every segment in index order and modifies
  * nothing; wal_repair carries out the repairs. Each row has a test in tests/storage/test_wal.c
  * named after it (recovery_<row>_...).
- *
+ */
+/* clang-format off */
+/*
  * Directory
- *   D1  no segment file                           -> a fresh log at base_index; wal_repair creates
- *                                                    its first segment
- *   D2  leftover "wal-*.seg.tmp" (a crash while    -> ignored by the scan; wal_repair unlinks them
- *       creating a segment)                          and syncs the directory
- *   D3  more segments than config.segments_max    -> STORAGE_ELIMIT naming the directory
+ *   D1  no segment file                         -> a fresh log at base_index; wal_repair creates
+ *                                                  its first segment
+ *   D2  leftover "wal-*.seg.tmp" (a crash while  -> ignored by the scan; wal_repair unlinks them
+ *       creating a segment)                        and syncs the directory
+ *   D3  more segments than config.segments_max  -> STORAGE_ELIMIT naming the directory
  * Segment header (each segment)
- *   S1  file shorter than the 64-byte header      -> STORAGE_ECORRUPT, file, offset 0: segments are
- *                                                    renamed into place only once complete and
- * synced S2  bad magic                                 -> STORAGE_EFORMAT, file, offset 0: not a
- * segment S3  header checksum mismatch                  -> STORAGE_ECORRUPT, file, offset 0 S4
- * unknown format version                    -> STORAGE_EFORMAT, file, offset 0 S5  header first
- * index differs from the name  -> STORAGE_ECORRUPT, file, offset 16 S6  first index != previous
- * segment's last    -> STORAGE_ECORRUPT naming both files: an index index + 1 gap (or overlap)
- * between segments Records (at offset o of a segment) R1  o is the end of the file -> the segment
- * ends cleanly R2  valid record with index = previous + 1    -> accepted and term >= previous term
- *   R3  valid record breaking index or term order -> STORAGE_ECORRUPT, file, o
- *   R4  the file ends inside the record (its      -> torn: a crash cut an append short (R7) in the
- *       header, or the length the header declares)   last segment; STORAGE_ECORRUPT elsewhere
- *   R5  damaged record (header checksum, record   -> torn (R7) in the last segment;
- * STORAGE_ECORRUPT checksum or end mark) and every byte from    elsewhere inside the record to the
- * end of the file is zero R6  damaged record otherwise (bad magic,      -> STORAGE_ECORRUPT
- * (STORAGE_EFORMAT for an checksum, end mark, reserved bytes,          unknown version or record
- * type) at file, o: length bound), in any segment                the node refuses to start; nothing
- * modified R7  torn record in the last segment           -> reported in recovery.torn_*; wal_repair
- *                                                    truncates the segment at o and syncs it
- *
+ *   S1  file shorter than the 64-byte header    -> STORAGE_ECORRUPT, file, offset 0 (zero-length
+ *       (zero bytes included)                      too): segments are renamed into place only
+ *                                                  once complete and synced
+ *   S2  bad magic                               -> STORAGE_EFORMAT, file, offset 0: not a segment
+ *   S3  header checksum mismatch                -> STORAGE_ECORRUPT, file, offset 0
+ *   S4  unknown format version                  -> STORAGE_EFORMAT, file, offset 0
+ *   S5  header first index differs from the     -> STORAGE_ECORRUPT, file, offset 16
+ *       file name
+ *   S6  first index != previous segment's last  -> STORAGE_ECORRUPT, file, offset 16, naming the
+ *       index + 1: a gap, an overlap, or an        previous file too. An empty segment can only be
+ *       empty segment that is not the last         the last: the next one would need its name.
+ * Records (at offset o of a segment)
+ *   R1  o is the end of the file                -> the segment ends cleanly
+ *   R2  valid record with index = previous + 1  -> accepted
+ *       and term >= previous term
+ *   R3  valid record breaking index or term     -> STORAGE_ECORRUPT, file, o
+ *       order
+ *   R4  the file ends inside the record (its    -> torn (R7) in the last segment; STORAGE_ECORRUPT
+ *       header, or the length its header           elsewhere: a crash cut an append short
+ *       declares)
+ *   R5  damaged record (header checksum, record -> torn (R7) in the last segment; STORAGE_ECORRUPT
+ *       checksum or end mark) and every byte       elsewhere
+ *       from inside the record to the end of
+ *       the file is zero
+ *   R6  damaged record otherwise (bad magic,    -> STORAGE_ECORRUPT (STORAGE_EFORMAT for an unknown
+ *       checksum, end mark, reserved bytes,        version or record type) at file, o: the node
+ *       length bound), in any segment              refuses to start; nothing modified
+ *   R7  torn record in the last segment         -> reported in recovery.torn_*; wal_repair
+ *                                                  truncates the segment at o and syncs it
+ */
+/* clang-format on */
+/*
  * Why R4 and R5 cannot hide acknowledged data: an acknowledged record was synced whole, its header
  * is covered by its own checksum (so a flipped length bit is R6, not R4), and it ends with the
  * end mark "WEND", which has no zero byte, so a complete record never ends a file in a zero byte
  * (R5 needs the zero run to start inside the damaged record). Only the last batch can be unsynced:
  * every earlier batch was synced before the next was written, and a segment is synced before the
  * next one is created. A flipped bit in acknowledged data is therefore always R3 or R6.
+ *
+ * What the table cannot tell apart, and what then happens:
+ * - Damage at rest that zeroes the end of the last acknowledged record (a lost or misdirected
+ *   write) looks exactly like a torn append (R5) and drops that record. If the hard state's
+ *   commit covers it the store refuses to start (store.h, X4); an acknowledged but uncommitted
+ *   tail entry is lost silently (Protocol-Aware Recovery, FAST 2018: only the cluster can tell).
+ * - A device that persists the sectors of one unsynced write out of order (a hole before written
+ *   data) leaves a damaged record followed by non-zero bytes: R6, the node refuses to start
+ *   although nothing acknowledged was lost. Safe, but it needs an operator (or the cluster).
  */
 
 int wal_reader_open(struct wal_reader *reader, struct fs *fs, const char *path,
@@ -371,9 +394,10 @@ static int wal_scan_gap(const struct wal_scan *scan, uint32_t position, const ch
         char previous[FS_PATH_BYTES_MAX];
         (void)wal_segment_path(wal, wal->segments[position - 1].first_index, false, previous, NULL);
         return storage_error_set(err, STORAGE_ECORRUPT, path, 16,
-                                 "index gap: %s ends at index %" PRIu64
-                                 " but this segment starts at %" PRIu64,
-                                 previous, scan->expected_index - 1, segment->first_index);
+                                 "segment starts at index %" PRIu64 " but %s ends at %" PRIu64
+                                 " (an index %s between segments)",
+                                 segment->first_index, previous, scan->expected_index - 1,
+                                 segment->first_index > scan->expected_index ? "gap" : "overlap");
     }
     return STORAGE_OK;
 }

@@ -498,18 +498,24 @@ static void three_segments(struct env *env, uint64_t firsts[3])
     cr_assert_eq(found, 3);
 }
 
-/* Row S1: a segment shorter than its header is corruption at offset 0. */
+/* Row S1: a segment shorter than its header, zero-length included, is corruption at offset 0,
+ * wherever it is (segments are renamed into place only once complete). */
 Test(wal, recovery_S1_short_segment)
 {
-    struct env env;
-    env_init(&env, 2048);
-    uint64_t firsts[3];
-    three_segments(&env, firsts);
-    char path[FS_PATH_BYTES_MAX];
-    segment_path(firsts[1], path);
-    truncate_file(&env, path, 30);
-    expect_refused(&env, STORAGE_ECORRUPT, path, 0);
-    env_fini(&env);
+    uint64_t sizes[] = { 30, 0 };
+    for (int position = 1; position < 3; position++) {
+        for (int i = 0; i < 2; i++) {
+            struct env env;
+            env_init(&env, 2048);
+            uint64_t firsts[3];
+            three_segments(&env, firsts);
+            char path[FS_PATH_BYTES_MAX];
+            segment_path(firsts[position], path);
+            truncate_file(&env, path, sizes[i]);
+            expect_refused(&env, STORAGE_ECORRUPT, path, 0);
+            env_fini(&env);
+        }
+    }
 }
 
 /* Row S2: a file named like a segment without the magic is foreign: format error. */
@@ -570,25 +576,46 @@ Test(wal, recovery_S5_name_mismatch)
     env_fini(&env);
 }
 
-/* Row S6: an index gap between segments (a missing middle segment) is corruption. */
-Test(wal, recovery_S6_index_gap_between_segments)
+/* Row S6: a segment whose (valid) header does not continue the previous segment is corruption
+ * naming both files: a gap (a missing middle segment), an overlap (a segment starting inside the
+ * previous one), and an empty segment that is not the last (the next starts after a gap). */
+Test(wal, recovery_S6_segment_not_continuing_the_previous)
 {
-    struct env env;
-    env_init(&env, 2048);
-    uint64_t firsts[3];
-    three_segments(&env, firsts);
-    char path[FS_PATH_BYTES_MAX];
-    segment_path(firsts[1], path);
-    cr_assert_eq(fs_unlink(env.fs, path), FS_OK);
-    cr_assert_eq(fs_sync_dir(env.fs, DIR), FS_OK);
-    char next[FS_PATH_BYTES_MAX];
-    segment_path(firsts[2], next);
-    expect_refused(&env, STORAGE_ECORRUPT, next, 16);
-    struct wal *wal = NULL;
-    struct storage_error err;
-    wal_open(env.fs, DIR, &env.config, 1, &wal, NULL, &err);
-    cr_assert(strstr(err.message, "gap") != NULL, "%s", err.message);
-    env_fini(&env);
+    for (int variant = 0; variant < 3; variant++) {
+        struct env env;
+        env_init(&env, 2048);
+        uint64_t firsts[3];
+        three_segments(&env, firsts);
+        char path[FS_PATH_BYTES_MAX];
+        char previous[FS_PATH_BYTES_MAX];
+        char offending[FS_PATH_BYTES_MAX];
+        segment_path(firsts[1], path);
+        if (variant == 0) { /* gap */
+            cr_assert_eq(fs_unlink(env.fs, path), FS_OK);
+            cr_assert_eq(fs_sync_dir(env.fs, DIR), FS_OK);
+            segment_path(firsts[0], previous);
+            segment_path(firsts[2], offending);
+        } else if (variant == 1) { /* overlap: a valid segment starting inside segment 0 */
+            uint8_t header[WAL_SEGMENT_HEADER_BYTES];
+            wal_segment_header_encode(header, firsts[1] - 1);
+            segment_path(firsts[1] - 1, offending);
+            test_write_file(env.fs, offending, header, sizeof(header));
+            cr_assert_eq(fs_sync_dir(env.fs, DIR), FS_OK);
+            segment_path(firsts[0], previous);
+        } else { /* the middle segment emptied down to its header */
+            truncate_file(&env, path, WAL_SEGMENT_HEADER_BYTES);
+            segment_path(firsts[1], previous);
+            segment_path(firsts[2], offending);
+        }
+        expect_refused(&env, STORAGE_ECORRUPT, offending, 16);
+        struct wal *wal = NULL;
+        struct storage_error err;
+        wal_open(env.fs, DIR, &env.config, 1, &wal, NULL, &err);
+        cr_assert(strstr(err.message, variant == 1 ? "overlap" : "gap") != NULL, "%s", err.message);
+        cr_assert(strstr(err.message, previous) != NULL, "names the previous file: %s",
+                  err.message);
+        env_fini(&env);
+    }
 }
 
 /* Row R1: a log ending at a record boundary opens with no repair. */
