@@ -245,7 +245,7 @@ static int snap_load_file(struct fs *fs, const char *path, const struct snap_nam
     size_t got = 0;
     int rc = STORAGE_OK;
     if (fs_size(file, &size) != FS_OK || fs_read(file, 0, header, sizeof(header), &got) != FS_OK) {
-        rc = storage_error_from_fs(err, fs, "reading a snapshot");
+        rc = storage_error_from_fs_at(err, fs, path, STORAGE_OFFSET_NONE, "reading a snapshot");
     } else if (got >= sizeof(snap_magic) && memcmp(header, snap_magic, sizeof(snap_magic)) != 0) {
         *check = (struct snap_check){ STORAGE_EFORMAT, 0, "bad magic: not a FlowRaft snapshot" };
     } else if (got < sizeof(header)) {
@@ -255,7 +255,8 @@ static int snap_load_file(struct fs *fs, const char *path, const struct snap_nam
         if (check->status == STORAGE_OK) {
             rc = snap_read_body(file, header, out, check);
             if (rc == STORAGE_EIO) {
-                rc = storage_error_from_fs(err, fs, "reading a snapshot");
+                rc = storage_error_from_fs_at(err, fs, path, STORAGE_OFFSET_NONE,
+                                              "reading a snapshot");
             } else if (rc == STORAGE_ENOMEM) {
                 rc = storage_error_set(err, rc, path, STORAGE_OFFSET_NONE, "no memory");
             }

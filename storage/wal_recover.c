@@ -88,7 +88,8 @@ int wal_reader_open(struct wal_reader *reader, struct fs *fs, const char *path,
         return storage_error_from_fs(err, fs, "opening a WAL segment");
     }
     if (fs_size(reader->file, &reader->file_size) != FS_OK) {
-        int rc = storage_error_from_fs(err, fs, "sizing a WAL segment");
+        int rc =
+            storage_error_from_fs_at(err, fs, path, STORAGE_OFFSET_NONE, "sizing a WAL segment");
         wal_reader_close(reader);
         return rc;
     }
@@ -130,7 +131,8 @@ int wal_reader_peek(struct wal_reader *reader, uint64_t offset, size_t len, cons
         size_t want = file_left < room ? (size_t)file_left : room;
         size_t got = 0;
         if (fs_read(reader->file, offset + keep, reader->buf + keep, want, &got) != FS_OK) {
-            return storage_error_from_fs(err, reader->file->fs, "reading a WAL segment");
+            return storage_error_from_fs_at(err, reader->file->fs, reader->path, offset + keep,
+                                            "reading a WAL segment");
         }
         reader->buf_len += got;
         reader->bytes_read += got;
@@ -155,7 +157,8 @@ static int wal_zero_tail_start(struct wal_reader *reader, uint64_t from, uint64_
         uint64_t start = end - from > sizeof(chunk) ? end - sizeof(chunk) : from;
         size_t len = (size_t)(end - start);
         if (fs_read_exact(reader->file, start, chunk, len) != FS_OK) {
-            return storage_error_from_fs(err, reader->file->fs, "reading a WAL segment's tail");
+            return storage_error_from_fs_at(err, reader->file->fs, reader->path, start,
+                                            "reading a WAL segment's tail");
         }
         for (size_t i = len; i > 0; i--) {
             if (chunk[i - 1] != 0) {

@@ -411,6 +411,26 @@ Test(wal, posix_backend_roundtrip)
     test_tmpdir_remove(dir);
 }
 
+/* Invariant: a failed read during recovery names the segment and the offset it was reading. */
+Test(wal, read_errors_name_file_and_offset)
+{
+    struct env env;
+    env_init(&env, 1 << 20);
+    struct wal *wal = open_ready(&env, 1, NULL);
+    append_range(wal, 1, 5, 1);
+    wal_close(wal);
+    sim_fs_set_error_rates(env.sfs, SIM_FS_PPM, 0, 0);
+    struct storage_error err;
+    cr_assert_eq(wal_open(env.fs, DIR, &env.config, 1, &wal, NULL, &err), STORAGE_EIO);
+    char path[FS_PATH_BYTES_MAX];
+    segment_path(1, path);
+    cr_assert_str_eq(err.path, path, "%s", err.message);
+    cr_assert_eq(err.offset, 0, "%s", err.message);
+    cr_assert(strstr(err.message, "offset 0") != NULL, "%s", err.message);
+    cr_assert_str_eq(err.fs.op, "read");
+    env_fini(&env);
+}
+
 /* ---- recovery decision table: one test per row ---- */
 
 /* Row D1: no segment: a fresh log at base_index; repair creates the first segment there. */
