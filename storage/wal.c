@@ -309,9 +309,9 @@ static int wal_append_one(struct wal *wal, struct wal_chunk *chunk, const struct
                           struct storage_error *err)
 {
     size_t record = wal_record_size(entry->data_len);
-    assert(record <= wal->config.write_buffer_bytes);
+    assert(record <= wal->buffer_cap);
     int rc = STORAGE_OK;
-    if (chunk->used + record > wal->config.write_buffer_bytes) {
+    if (chunk->used + record > wal->buffer_cap) {
         rc = wal_chunk_flush(wal, chunk, err);
     }
     if (rc == STORAGE_OK && wal_needs_roll(wal, chunk, record)) {
@@ -329,6 +329,32 @@ static int wal_append_one(struct wal *wal, struct wal_chunk *chunk, const struct
     return STORAGE_OK;
 }
 
+/* Grows the write buffer to hold the batch (up to config.write_buffer_bytes, beyond which the
+ * batch is written in parts), before anything is written: a failed allocation writes nothing. */
+static int wal_buffer_reserve(struct wal *wal, const struct wal_entry *entries, size_t count,
+                              struct storage_error *err)
+{
+    size_t max = wal->config.write_buffer_bytes;
+    size_t need = 0;
+    for (size_t i = 0; i < count && need < max; i++) { /* count <= WAL_BATCH_ENTRIES_MAX */
+        need += wal_record_size(entries[i].data_len);
+    }
+    need = need < max ? need : max;
+    if (need <= wal->buffer_cap) {
+        return STORAGE_OK;
+    }
+    size_t cap = wal->buffer_cap > max / 2 ? max : wal->buffer_cap * 2;
+    cap = cap > need ? cap : need;
+    uint8_t *buffer = realloc(wal->buffer, cap);
+    if (buffer == NULL) {
+        return storage_error_set(err, STORAGE_ENOMEM, wal->dir, STORAGE_OFFSET_NONE,
+                                 "no memory for a %zu-byte write buffer (nothing written)", cap);
+    }
+    wal->buffer = buffer;
+    wal->buffer_cap = cap;
+    return STORAGE_OK;
+}
+
 int wal_append(struct wal *wal, const struct wal_entry *entries, size_t count,
                struct storage_error *err)
 {
@@ -338,6 +364,9 @@ int wal_append(struct wal *wal, const struct wal_entry *entries, size_t count,
     int rc = wal_check_writable(wal, err);
     if (rc == STORAGE_OK) {
         rc = wal_append_check(wal, entries, count, err);
+    }
+    if (rc == STORAGE_OK) {
+        rc = wal_buffer_reserve(wal, entries, count, err);
     }
     struct wal_chunk chunk = { 0 };
     for (size_t i = 0; rc == STORAGE_OK && i < count; i++) {

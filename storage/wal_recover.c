@@ -77,14 +77,7 @@ int wal_reader_open(struct wal_reader *reader, struct fs *fs, const char *path,
     assert(reader != NULL && fs != NULL && path != NULL);
     memset(reader, 0, sizeof(*reader));
     snprintf(reader->path, sizeof(reader->path), "%s", path);
-    reader->buf = malloc(WAL_READER_BYTES);
-    if (reader->buf == NULL) {
-        return storage_error_set(err, STORAGE_ENOMEM, path, STORAGE_OFFSET_NONE,
-                                 "no memory for the read buffer");
-    }
     if (fs_open(fs, path, FS_OPEN_READ_ONLY, &reader->file) != FS_OK) {
-        free(reader->buf);
-        reader->buf = NULL;
         return storage_error_from_fs(err, fs, "opening a WAL segment");
     }
     if (fs_size(reader->file, &reader->file_size) != FS_OK) {
@@ -92,6 +85,15 @@ int wal_reader_open(struct wal_reader *reader, struct fs *fs, const char *path,
             storage_error_from_fs_at(err, fs, path, STORAGE_OFFSET_NONE, "sizing a WAL segment");
         wal_reader_close(reader);
         return rc;
+    }
+    /* A buffer no larger than the file: a small segment (the simulator's) costs little to read. */
+    reader->buf_cap =
+        reader->file_size < WAL_READER_BYTES ? (size_t)reader->file_size : WAL_READER_BYTES;
+    reader->buf = malloc(reader->buf_cap > 0 ? reader->buf_cap : 1);
+    if (reader->buf == NULL) {
+        wal_reader_close(reader);
+        return storage_error_set(err, STORAGE_ENOMEM, path, STORAGE_OFFSET_NONE,
+                                 "no memory for the read buffer");
     }
     return STORAGE_OK;
 }
@@ -127,7 +129,8 @@ int wal_reader_peek(struct wal_reader *reader, uint64_t offset, size_t len, cons
         reader->buf_start = offset;
         reader->buf_len = keep;
         uint64_t file_left = reader->file_size - (offset + keep);
-        size_t room = WAL_READER_BYTES - keep;
+        assert(keep <= reader->buf_cap);
+        size_t room = reader->buf_cap - keep;
         size_t want = file_left < room ? (size_t)file_left : room;
         size_t got = 0;
         if (fs_read(reader->file, offset + keep, reader->buf + keep, want, &got) != FS_OK) {
@@ -489,8 +492,7 @@ static struct wal *wal_alloc(struct fs *fs, const char *dir, const struct wal_co
     wal->state = WAL_STATE_SCANNED;
     wal->segment_cap = config->segments_max;
     wal->segments = calloc(wal->segment_cap, sizeof(*wal->segments));
-    wal->buffer = malloc(config->write_buffer_bytes);
-    if (wal->segments == NULL || wal->buffer == NULL) {
+    if (wal->segments == NULL) {
         wal_close(wal);
         return NULL;
     }
