@@ -444,8 +444,13 @@ static void sim_fs_resolve_write(struct sim_fs *sfs, const struct sim_fs_op *op)
     uint64_t end = op->offset + op->len;
     uint64_t cuts = first_cut < end ? (end - 1 - first_cut) / sector + 1 : 0;
     uint64_t fate = sim_fs_choose(sfs, SIM_FS_CHOICE_WRITE_FATE, cuts > 0 ? 3 : 2);
+    struct sim_fs_buf *buf = &sfs->inodes[op->inode].durable;
     if (fate == 0) {
         sfs->stats.writes_lost++;
+        /* None of the data landed, but an extending write may have grown the size: zeros. */
+        if (buf->size < end && sim_fs_choose(sfs, SIM_FS_CHOICE_TORN_TAIL, 2) == 1) {
+            sim_fs_buf_resize(sfs, buf, end);
+        }
         return;
     }
     if (fate == 1) {
@@ -457,7 +462,6 @@ static void sim_fs_resolve_write(struct sim_fs *sfs, const struct sim_fs_op *op)
     uint64_t cut = first_cut + sim_fs_choose(sfs, SIM_FS_CHOICE_TORN_CUT, cuts) * sector;
     assert(cut > op->offset && cut < end);
     sim_fs_durable_write(sfs, op->inode, op->offset, op->data, cut - op->offset);
-    struct sim_fs_buf *buf = &sfs->inodes[op->inode].durable;
     if (sim_fs_choose(sfs, SIM_FS_CHOICE_TORN_TAIL, 2) == 1 && buf->size < end) {
         sim_fs_buf_resize(sfs, buf, end); /* the size grew, the data never landed: zeros */
     }

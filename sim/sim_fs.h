@@ -18,7 +18,8 @@
  *   - a write: lost, applied fully, or torn at a sector boundary: the sectors before the cut are
  *     applied and the rest is either absent (a write past the end leaves the file ending at the
  *     cut) or, for the part past the old end of file, zero-filled (the size was extended but the
- *     data never landed), the two behaviours file systems show after a crash;
+ *     data never landed), the two behaviours file systems show after a crash; a lost write past
+ *     the end may likewise leave the file grown by zeros;
  *   - a truncation: applied or not;
  *   - a directory operation: applied or not, in order, and only if it still applies (a rename
  *     of a name whose creation was lost does not happen): so a rename is atomic, and a file
@@ -60,7 +61,8 @@ enum sim_fs_choice {
     SIM_FS_CHOICE_SYNC_ERROR,    /* n = 1000000 */
     SIM_FS_CHOICE_WRITE_FATE,    /* n = 3 (lost, applied, torn) or 2 when no sector boundary */
     SIM_FS_CHOICE_TORN_CUT,      /* n = sector boundaries inside the write */
-    SIM_FS_CHOICE_TORN_TAIL,     /* n = 2: after the cut nothing (0) or zeros to the end (1) */
+    SIM_FS_CHOICE_TORN_TAIL,     /* n = 2: after the cut (or a lost write past the end) nothing
+                                    (0) or zeros to the write's end (1) */
     SIM_FS_CHOICE_TRUNCATE_FATE, /* n = 2: lost (0) or applied (1) */
     SIM_FS_CHOICE_DIR_OP_FATE,   /* n = 2: lost (0) or applied (1) */
     SIM_FS_CHOICE_CORRUPT_FILE,  /* n = candidate files */

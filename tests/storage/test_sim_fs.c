@@ -98,6 +98,26 @@ Test(sim_fs, crash_unsynced_write_lost)
     sim_fs_destroy(sfs);
 }
 
+/* Invariant: a lost write past the end of file may still have grown the size: the file then
+ * reads zeros where the data would have been (some file systems after a crash). */
+Test(sim_fs, crash_lost_extending_write_may_leave_zeros)
+{
+    struct script s = { .values = { 0, 1 }, .count = 2 }; /* fate lost, then the size grew */
+    struct sim_fs *sfs = scripted_fs(&s);
+    struct fs *fs = sim_fs_fs(sfs);
+    make_durable(fs);
+    append_b(fs, 1024);
+    sim_fs_crash(sfs);
+    uint8_t buf[2048];
+    cr_assert_eq(test_read_file(fs, "f", buf, sizeof(buf)), 2048);
+    cr_assert_eq(buf[1023], 'a');
+    cr_assert_eq(buf[1024], 0);
+    cr_assert_eq(buf[2047], 0);
+    cr_assert_eq(sim_fs_stats(sfs)->writes_lost, 1);
+    cr_assert_eq(s.kinds[1], SIM_FS_CHOICE_TORN_TAIL);
+    sim_fs_destroy(sfs);
+}
+
 /* Invariant: an unsynced write resolved as applied survives whole. */
 Test(sim_fs, crash_unsynced_write_kept)
 {
