@@ -47,7 +47,12 @@
  *   for each Raft update: store_truncate_suffix (if any), store_append, store_save_hard_state,
  *   and only then send its messages; store_save_snapshot after applying; store_close.
  * After any STORAGE_EIO or STORAGE_EFAILED the node must stop and reopen (crash-restart): what
- * reached the disk is only known after recovery.
+ * reached the disk is only known after recovery. A failed sync (err.fs.op "sync") is worse: Linux
+ * may mark the unwritten pages clean, so a reopen in the same boot reads data the disk never got
+ * and never will (sim_fs models this). Treat it as fatal for the machine's page cache: in the
+ * simulator restart such a node with sim_fs_crash (a power loss), not sim_fs_process_crash; a real
+ * node should stop and be restarted only after the file system was remounted or the machine
+ * rebooted. Any other crash may be a process crash: store_open syncs what it reports.
  */
 
 /* Make the directory if it does not exist, and sync its parent (also when it existed: an earlier

@@ -399,8 +399,13 @@ static int wal_find_record(struct wal *wal, uint32_t position, uint64_t index, u
     /* Reads index - first_index records, each checked. */
     for (uint64_t i = segment->first_index; rc == STORAGE_OK && i < index; i++) {
         rc = wal_iter_next(iter, &entry, err);
-        rc = rc == 1 ? STORAGE_OK : rc == 0 ? STORAGE_ECORRUPT : rc;
-        *previous_term = entry.term;
+        if (rc == 1) {
+            *previous_term = entry.term;
+            rc = STORAGE_OK;
+        } else if (rc == 0) { /* wal_iter_next ends only past the last index: cannot happen */
+            rc = storage_error_set(err, STORAGE_ECORRUPT, wal->dir, STORAGE_OFFSET_NONE,
+                                   "entry %" PRIu64 " missing from the log", i);
+        }
     }
     if (rc == STORAGE_OK) {
         assert(iter->position == position);

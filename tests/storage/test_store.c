@@ -91,7 +91,7 @@ Test(store, lifecycle_roundtrip)
 
 /* Row X1 and bad input on real files: garbage, foreign files, another version, a truncated
  * segment: each a clear error naming the file, and the directory byte-for-byte untouched. */
-Test(store, bad_input_posix_errors_name_file_and_touch_nothing)
+Test(store, cross_X1_bad_input_posix_errors_name_file_and_touch_nothing)
 {
     struct fs fs;
     fs_posix_init(&fs);
@@ -262,11 +262,12 @@ static void force_hard_state(struct fs *fs, const char *dir, struct hardstate st
 }
 
 /* Row X4: a hard state committing entries that are in neither the log (after X3) nor the snapshot
- * is corruption naming the hard state, and nothing is modified; a commit the snapshot covers is
- * fine. */
+ * is corruption naming the hard state, and nothing is modified: a log ending below the commit, a
+ * log discarded under a snapshot below the commit, a (buggy) truncation below the commit; a commit
+ * the snapshot covers is fine. */
 Test(store, cross_X4_commit_beyond_log_and_snapshot_is_corruption)
 {
-    for (int variant = 0; variant < 3; variant++) {
+    for (int variant = 0; variant < 4; variant++) {
         struct prng prng;
         prng_seed(&prng, 5);
         struct sim_fs *sfs = test_sim_fs_new(&prng);
@@ -278,6 +279,12 @@ Test(store, cross_X4_commit_beyond_log_and_snapshot_is_corruption)
         struct storage_error err;
         if (variant == 0) { /* no snapshot: the log ends at 20, commit 21 */
             force_hard_state(fs, "node", (struct hardstate){ 1, 0, 21 });
+        } else if (variant == 3) { /* commit 15, then the log truncated from 11 */
+            store = open_store(fs, "node", &recovery);
+            cr_assert_eq(store_save_hard_state(store, &(struct hardstate){ 1, 0, 15 }, &err),
+                         STORAGE_OK);
+            cr_assert_eq(store_truncate_suffix(store, 11, &err), STORAGE_OK, "%s", err.message);
+            store_close(store);
         } else { /* snapshot 25 (the log, ending at 20, is discarded: X3) */
             cr_assert_eq(snap_save(fs, "node", 25, 2, NULL, 0, (const uint8_t *)"s", 1, &err),
                          STORAGE_OK);
