@@ -3,6 +3,7 @@
 
 #include "core/hash.h"
 #include "storage/bytes.h"
+#include "storage/names.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -16,21 +17,6 @@
 
 static const uint8_t snap_magic[8] = { 'F', 'R', 'S', 'N', 'A', 'P', 'S', 'H' };
 
-static bool snap_parse_hex16(const char *in, uint64_t *out)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 16; i++) {
-        char c = in[i];
-        int digit = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (digit < 0) {
-            return false;
-        }
-        value = (value << 4) | (uint64_t)digit;
-    }
-    *out = value;
-    return true;
-}
-
 bool snap_name_parse(const char *name, uint64_t *index, uint64_t *term, bool *is_temp)
 {
     assert(name != NULL && index != NULL && term != NULL && is_temp != NULL);
@@ -43,7 +29,7 @@ bool snap_name_parse(const char *name, uint64_t *index, uint64_t *term, bool *is
     if (len == 47 && strcmp(name + 43, ".tmp") != 0) {
         return false;
     }
-    if (!snap_parse_hex16(name + 5, index) || !snap_parse_hex16(name + 22, term)) {
+    if (!storage_hex16_parse(name + 5, index) || !storage_hex16_parse(name + 22, term)) {
         return false;
     }
     *is_temp = len == 47;
@@ -184,17 +170,21 @@ static void snap_header_decode(const uint8_t *in, const struct snap_name *name, 
     check->status = STORAGE_OK;
 }
 
-static int snap_read_hashed(struct fs_file *file, uint64_t offset, uint8_t *out, uint64_t len,
-                            struct hash_stream *stream)
+/* Writes `len` bytes of `src` (or, when src is NULL, reads them into `dst`) at `offset` in bounded
+ * chunks, hashing each: len / chunk + 1 passes. A read must get every byte (the file's size was
+ * checked against the header). */
+static int snap_io_hashed(struct fs_file *file, uint64_t offset, const uint8_t *src, uint8_t *dst,
+                          uint64_t len, struct hash_stream *stream)
 {
-    /* Chunked so a slow device is read in bounded pieces: len / chunk + 1 passes. */
+    assert(len == 0 || (src == NULL) != (dst == NULL));
     for (uint64_t done = 0; done < len;) {
         size_t want = len - done > SNAP_IO_CHUNK_BYTES ? SNAP_IO_CHUNK_BYTES : (size_t)(len - done);
-        int rc = fs_read_exact(file, offset + done, out + done, want);
+        int rc = src != NULL ? fs_write(file, offset + done, src + done, want)
+                             : fs_read_exact(file, offset + done, dst + done, want);
         if (rc != FS_OK) {
             return rc;
         }
-        hash_stream_update(stream, out + done, want);
+        hash_stream_update(stream, (src != NULL ? src : dst) + done, want);
         done += want;
     }
     return FS_OK;
@@ -215,9 +205,9 @@ static int snap_read_body(struct fs_file *file, const uint8_t *header, struct sn
     }
     uint64_t data_offset = SNAP_HEADER_BYTES + meta->config_len;
     uint8_t sum[8];
-    if (snap_read_hashed(file, SNAP_HEADER_BYTES, out->config, meta->config_len, &stream) !=
+    if (snap_io_hashed(file, SNAP_HEADER_BYTES, NULL, out->config, meta->config_len, &stream) !=
             FS_OK ||
-        snap_read_hashed(file, data_offset, out->data, meta->data_len, &stream) != FS_OK ||
+        snap_io_hashed(file, data_offset, NULL, out->data, meta->data_len, &stream) != FS_OK ||
         fs_read_exact(file, data_offset + meta->data_len, sum, sizeof(sum)) != FS_OK) {
         return STORAGE_EIO;
     }
@@ -334,21 +324,6 @@ void snap_loaded_free(struct snap_loaded *loaded)
 
 /* ---- saving ---- */
 
-static int snap_write_hashed(struct fs_file *file, uint64_t offset, const uint8_t *data,
-                             uint64_t len, struct hash_stream *stream)
-{
-    for (uint64_t done = 0; done < len;) {
-        size_t want = len - done > SNAP_IO_CHUNK_BYTES ? SNAP_IO_CHUNK_BYTES : (size_t)(len - done);
-        int rc = fs_write(file, offset + done, data + done, want);
-        if (rc != FS_OK) {
-            return rc;
-        }
-        hash_stream_update(stream, data + done, want);
-        done += want;
-    }
-    return FS_OK;
-}
-
 static int snap_write_file(struct fs_file *file, uint64_t index, uint64_t term,
                            const uint8_t *config, size_t config_len, const uint8_t *data,
                            size_t data_len)
@@ -367,13 +342,13 @@ static int snap_write_file(struct fs_file *file, uint64_t index, uint64_t term,
     hash_stream_init(&stream, SNAP_SEED_BODY);
     int rc = fs_truncate(file, 0);
     if (rc == FS_OK) {
-        rc = snap_write_hashed(file, 0, header, sizeof(header), &stream);
+        rc = snap_io_hashed(file, 0, header, NULL, sizeof(header), &stream);
     }
     if (rc == FS_OK) {
-        rc = snap_write_hashed(file, SNAP_HEADER_BYTES, config, config_len, &stream);
+        rc = snap_io_hashed(file, SNAP_HEADER_BYTES, config, NULL, config_len, &stream);
     }
     if (rc == FS_OK) {
-        rc = snap_write_hashed(file, SNAP_HEADER_BYTES + config_len, data, data_len, &stream);
+        rc = snap_io_hashed(file, SNAP_HEADER_BYTES + config_len, data, NULL, data_len, &stream);
     }
     uint8_t sum[8];
     bytes_put_u64(sum, hash_stream_digest(&stream));
@@ -426,55 +401,27 @@ int snap_save(struct fs *fs, const char *dir, uint64_t index, uint64_t term, con
 
 /* ---- pruning ---- */
 
-struct snap_temp_names {
-    char names[16][FS_NAME_BYTES_MAX];
-    uint32_t count;
-};
-
-static int snap_temp_collect(void *arg, const char *name)
+static bool snap_is_temp_name(const char *name)
 {
-    struct snap_temp_names *temps = arg;
     uint64_t index = 0;
     uint64_t term = 0;
     bool is_temp = false;
-    if (snap_name_parse(name, &index, &term, &is_temp) && is_temp) {
-        if (temps->count == 16) {
-            return 1;
-        }
-        snprintf(temps->names[temps->count++], FS_NAME_BYTES_MAX, "%s", name);
-    }
-    return 0;
+    return snap_name_parse(name, &index, &term, &is_temp) && is_temp;
 }
 
-static int snap_unlink_name(struct fs *fs, const char *dir, const char *name,
-                            struct storage_error *err)
+static int snap_unlink(struct fs *fs, const char *dir, const struct snap_name *name,
+                       struct storage_error *err)
 {
+    char file_name[FS_NAME_BYTES_MAX];
     char path[FS_PATH_BYTES_MAX];
-    if (fs_path_join(path, dir, name) != FS_OK || fs_unlink(fs, path) != FS_OK) {
-        return storage_error_from_fs(err, fs, "removing a snapshot file");
+    snap_file_name(file_name, sizeof(file_name), name->index, name->term, false);
+    if (fs_path_join(path, dir, file_name) != FS_OK) {
+        return storage_error_set(err, STORAGE_EINVAL, dir, STORAGE_OFFSET_NONE, "path too long");
+    }
+    if (fs_unlink(fs, path) != FS_OK) {
+        return storage_error_from_fs(err, fs, "removing a snapshot");
     }
     return STORAGE_OK;
-}
-
-static int snap_remove_temps(struct fs *fs, const char *dir, uint32_t temp_files,
-                             struct storage_error *err)
-{
-    struct snap_temp_names temps;
-    int rc = STORAGE_OK;
-    /* 16 names per pass, at most temp_files / 16 + 1 passes. */
-    for (uint32_t pass = 0; rc == STORAGE_OK && pass <= temp_files / 16 + 1; pass++) {
-        temps.count = 0;
-        if (fs_list(fs, dir, snap_temp_collect, &temps) < 0) {
-            return storage_error_from_fs(err, fs, "listing snapshot temp files");
-        }
-        for (uint32_t i = 0; rc == STORAGE_OK && i < temps.count; i++) {
-            rc = snap_unlink_name(fs, dir, temps.names[i], err);
-        }
-        if (temps.count == 0) {
-            break;
-        }
-    }
-    return rc;
 }
 
 int snap_prune(struct fs *fs, const char *dir, uint32_t keep, struct storage_error *err)
@@ -489,14 +436,13 @@ int snap_prune(struct fs *fs, const char *dir, uint32_t keep, struct storage_err
     int rc = snap_list(fs, dir, listing, err);
     uint32_t removed = 0;
     for (uint32_t i = keep; rc == STORAGE_OK && i < listing->count; i++) {
-        char name[FS_NAME_BYTES_MAX];
-        snap_file_name(name, sizeof(name), listing->names[i].index, listing->names[i].term, false);
-        rc = snap_unlink_name(fs, dir, name, err);
+        rc = snap_unlink(fs, dir, &listing->names[i], err);
         removed++;
     }
     if (rc == STORAGE_OK && listing->temp_files > 0) {
-        rc = snap_remove_temps(fs, dir, listing->temp_files, err);
-        removed += listing->temp_files;
+        uint32_t temps = 0;
+        rc = storage_unlink_matching(fs, dir, snap_is_temp_name, listing->temp_files, &temps, err);
+        removed += temps;
     }
     free(listing);
     if (rc == STORAGE_OK && removed > 0 && fs_sync_dir(fs, dir) != FS_OK) {

@@ -2,6 +2,8 @@
  */
 #include "storage/wal_internal.h"
 
+#include "storage/names.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,15 +34,7 @@ bool wal_name_parse(const char *name, uint64_t *first_index, bool *is_temp)
         return false;
     }
     uint64_t value = 0;
-    for (int i = 4; i < 20; i++) {
-        char c = name[i];
-        int digit = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (digit < 0) {
-            return false;
-        }
-        value = (value << 4) | (uint64_t)digit;
-    }
-    if (value == 0) {
+    if (!storage_hex16_parse(name + 4, &value) || value == 0) {
         return false;
     }
     *first_index = value;

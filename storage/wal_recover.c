@@ -2,6 +2,8 @@
  */
 #include "storage/wal_internal.h"
 
+#include "storage/names.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -561,52 +563,18 @@ static int wal_repair_torn_tail(struct wal *wal, struct storage_error *err)
     return STORAGE_OK;
 }
 
-struct wal_temp_removal {
-    struct wal *wal;
-    char names[64][FS_NAME_BYTES_MAX];
-    uint32_t count;
-};
-
-static int wal_temp_collect(void *arg, const char *name)
+static bool wal_is_temp_name(const char *name)
 {
-    struct wal_temp_removal *removal = arg;
     uint64_t first_index = 0;
     bool is_temp = false;
-    if (wal_name_parse(name, &first_index, &is_temp) && is_temp) {
-        if (removal->count == sizeof(removal->names) / sizeof(removal->names[0])) {
-            return 1; /* the rest is removed by the next pass of the caller's loop */
-        }
-        snprintf(removal->names[removal->count++], FS_NAME_BYTES_MAX, "%s", name);
-    }
-    return 0;
+    return wal_name_parse(name, &first_index, &is_temp) && is_temp;
 }
 
 static int wal_repair_temp_files(struct wal *wal, struct storage_error *err)
 {
-    struct wal_temp_removal *removal = malloc(sizeof(*removal));
-    if (removal == NULL) {
-        return storage_error_set(err, STORAGE_ENOMEM, wal->dir, STORAGE_OFFSET_NONE, "no memory");
-    }
-    int rc = STORAGE_OK;
-    /* 64 names per pass; the temp count is bounded by the directory listing. */
-    for (uint32_t pass = 0; rc == STORAGE_OK && pass <= wal->temp_files / 64 + 1; pass++) {
-        removal->count = 0;
-        if (fs_list(wal->fs, wal->dir, wal_temp_collect, removal) < 0) {
-            rc = storage_error_from_fs(err, wal->fs, "listing WAL temp files");
-            break;
-        }
-        for (uint32_t i = 0; rc == STORAGE_OK && i < removal->count; i++) {
-            char path[FS_PATH_BYTES_MAX];
-            if (fs_path_join(path, wal->dir, removal->names[i]) != FS_OK ||
-                fs_unlink(wal->fs, path) != FS_OK) {
-                rc = storage_error_from_fs(err, wal->fs, "removing a WAL temp file");
-            }
-        }
-        if (removal->count == 0) {
-            break;
-        }
-    }
-    free(removal);
+    uint32_t removed = 0;
+    int rc = storage_unlink_matching(wal->fs, wal->dir, wal_is_temp_name, wal->temp_files, &removed,
+                                     err);
     if (rc == STORAGE_OK && fs_sync_dir(wal->fs, wal->dir) != FS_OK) {
         rc = storage_error_from_fs(err, wal->fs, "syncing the WAL directory");
     }

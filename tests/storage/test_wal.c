@@ -464,16 +464,25 @@ Test(wal, recovery_D2_temp_files_removed_by_repair)
     struct wal *wal = open_ready(&env, 1, NULL);
     append_range(wal, 1, 5, 1);
     wal_close(wal);
-    test_write_file(env.fs, DIR "/wal-0000000000000006.seg.tmp", "partial", 7);
+    /* more than one removal pass holds (64 names each) */
+    for (uint64_t i = 0; i < 150; i++) {
+        char name[FS_NAME_BYTES_MAX];
+        char path[FS_PATH_BYTES_MAX];
+        wal_segment_name(name, sizeof(name), 6 + i);
+        strcat(name, ".tmp");
+        cr_assert_eq(fs_path_join(path, DIR, name), FS_OK);
+        test_write_file(env.fs, path, "partial", 7);
+    }
     struct wal_recovery recovery;
     struct storage_error err;
     cr_assert_eq(wal_open(env.fs, DIR, &env.config, 1, &wal, &recovery, &err), STORAGE_OK);
-    cr_assert_eq(recovery.temp_files, 1);
+    cr_assert_eq(recovery.temp_files, 150);
     struct fs_file *file = NULL;
     cr_assert_eq(fs_open(env.fs, DIR "/wal-0000000000000006.seg.tmp", 0, &file), FS_OK);
     fs_close(file);
-    cr_assert_eq(wal_repair(wal, &err), STORAGE_OK);
+    cr_assert_eq(wal_repair(wal, &err), STORAGE_OK, "%s", err.message);
     cr_assert_eq(fs_open(env.fs, DIR "/wal-0000000000000006.seg.tmp", 0, &file), FS_ENOENT);
+    cr_assert_eq(fs_open(env.fs, DIR "/wal-000000000000009b.seg.tmp", 0, &file), FS_ENOENT);
     check_log(wal, 1, 5, term_one);
     wal_close(wal);
     env_fini(&env);
