@@ -11,7 +11,6 @@
 #include <string.h>
 
 #define HARDSTATE_VERSION    1u
-#define HARDSTATE_SEED       0x46524853544154ULL
 #define HARDSTATE_FILE_BYTES (HARDSTATE_SLOT_OFFSET + HARDSTATE_SLOT_BYTES)
 
 static const uint8_t hardstate_magic[8] = { 'F', 'R', 'H', 'S', 'T', 'A', 'T', 'E' };
@@ -54,6 +53,8 @@ bool hardstate_name_parse(const char *name, bool *is_temp)
 
 static void hardstate_slot_encode(uint8_t *out, uint64_t sequence, const struct hardstate *state)
 {
+    assert(out != NULL && state != NULL);
+    assert(sequence >= 1);
     memset(out, 0, HARDSTATE_SLOT_BYTES);
     memcpy(out, hardstate_magic, sizeof(hardstate_magic));
     bytes_put_u32(out + 8, HARDSTATE_VERSION);

@@ -277,7 +277,11 @@ static int wal_chunk_flush(struct wal *wal, struct wal_chunk *chunk, struct stor
     if (chunk->used == 0) {
         return STORAGE_OK;
     }
+    assert(wal->tail != NULL);
+    assert(chunk->used <= wal->buffer_cap);
     struct wal_segment *segment = &wal->segments[wal->segment_count - 1];
+    assert(chunk->last_index > segment->last_index);
+    assert(chunk->last_term >= wal->last_term);
     if (fs_write(wal->tail, segment->end_offset, wal->buffer, chunk->used) != FS_OK) {
         return wal_fail(wal, err, "appending to the WAL");
     }
@@ -471,6 +475,8 @@ int wal_truncate_suffix(struct wal *wal, uint64_t index, struct storage_error *e
     segment->last_index = index - 1;
     segment->last_term = previous_term;
     wal->last_term = previous_term;
+    assert(wal->segment_count == keep + 1);
+    assert(wal_last_index(wal) == index - 1);
     return STORAGE_OK;
 }
 
@@ -479,6 +485,7 @@ int wal_drop_prefix(struct wal *wal, uint64_t index, struct storage_error *err)
     assert(wal != NULL);
     storage_error_clear(err);
     int rc = wal_check_writable(wal, err);
+    uint64_t first_before = wal_first_index(wal);
     /* Oldest first; never the last segment. At most segment_count - 1 passes. */
     while (rc == STORAGE_OK && wal->segment_count > 1 && wal->segments[1].first_index <= index) {
         rc = wal_unlink_segment(wal, 0, err);
@@ -488,6 +495,10 @@ int wal_drop_prefix(struct wal *wal, uint64_t index, struct storage_error *err)
             wal->segment_count--;
         }
     }
+    /* never an entry >= index dropped, never the last segment */
+    assert(wal_first_index(wal) <= (index > first_before ? index : first_before));
+    assert(wal->segment_count >= 1);
+    (void)first_before;
     return rc;
 }
 
