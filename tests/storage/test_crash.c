@@ -38,7 +38,7 @@
  * restart is a power loss: Linux may have dropped the data while reads still show it (see store.h).
  */
 
-enum op_kind { OP_NONE, OP_APPEND, OP_TRUNCATE, OP_HARD_STATE, OP_SNAPSHOT };
+enum op_kind { OP_NONE, OP_APPEND, OP_TRUNCATE, OP_HARD_STATE, OP_SNAPSHOT, OP_INSTALL };
 
 struct model {
     uint64_t terms[LOG_MAX + 1]; /* terms[i]: term of acknowledged entry i (1..last) */
@@ -51,9 +51,10 @@ struct model {
 
 struct inflight {
     enum op_kind kind;
-    uint64_t first; /* append: first index; truncate: the index */
+    uint64_t first; /* append: first index; truncate: the index; snapshot, install: its index */
     uint64_t count;
     uint64_t term;
+    bool keeps_log; /* install: the log holds `first` with `term`, so it stays */
     struct hardstate hard_state;
 };
 
@@ -61,7 +62,7 @@ struct totals {
     uint64_t crashes, cut_crashes, error_crashes, torn_tails, corruption_refusals, flips;
     uint64_t process_crashes, recovery_cuts;
     uint64_t flips_survived, slot_repairs, snapshot_fallbacks, inflight_landed, inflight_lost;
-    uint64_t appends, truncations, snapshots, hard_states;
+    uint64_t appends, truncations, snapshots, hard_states, installs;
 };
 
 struct run {
@@ -199,6 +200,46 @@ static int do_snapshot(struct run *run, struct storage_error *err)
     return rc;
 }
 
+/* A snapshot from a leader (Raft §7): matching the log (kept), conflicting with it at an index
+ * above the commit (the log is discarded), or beyond its end (discarded). */
+static int do_install(struct run *run, struct storage_error *err)
+{
+    struct model *m = &run->model;
+    uint64_t floor = m->hard_state.commit > m->snap_index ? m->hard_state.commit : m->snap_index;
+    uint64_t mode = prng_below(&run->workload, 3);
+    uint64_t index = 0;
+    uint64_t term = 0;
+    if (mode < 2 && m->last > floor) {
+        index = floor + 1 + prng_below(&run->workload, m->last - floor);
+        term = m->terms[index] + mode; /* mode 0: matching; 1: another history */
+    } else {
+        index = m->last + 1 + prng_below(&run->workload, 5);
+        term = m->term + prng_below(&run->workload, 2);
+    }
+    if (index <= m->snap_index || index + BATCH_MAX >= LOG_MAX) {
+        return STORAGE_OK;
+    }
+    bool keeps_log = index <= m->last && term == m->terms[index];
+    static uint8_t data[400];
+    uint32_t len = snap_data(index, term, data);
+    run->inflight = (struct inflight){
+        .kind = OP_INSTALL, .first = index, .term = term, .keeps_log = keeps_log
+    };
+    int rc =
+        store_install_snapshot(run->store, index, term, (const uint8_t *)"cfg", 3, data, len, err);
+    if (rc == STORAGE_OK) {
+        m->snap_index = index;
+        m->snap_term = term;
+        if (!keeps_log) {
+            m->last = index;
+        }
+        m->terms[index] = term;
+        m->term = m->term > term ? m->term : term;
+        run->totals->installs++;
+    }
+    return rc;
+}
+
 /* ---- recovery and the checks ---- */
 
 static void record_flip(struct run *run, const char *path)
@@ -255,8 +296,10 @@ static void check_snapshot(struct run *run, const struct store_recovery *recover
     const struct snap_loaded *snap = &recovery->snapshot;
     struct model *m = &run->model;
     uint64_t index = snap->found ? snap->meta.index : 0;
+    const struct inflight *f = &run->inflight;
     bool is_acked = index == m->snap_index;
-    bool is_next = run->inflight.kind == OP_SNAPSHOT && index == run->inflight.first;
+    bool is_install = f->kind == OP_INSTALL && index == f->first;
+    bool is_next = (f->kind == OP_SNAPSHOT && index == f->first) || is_install;
     bool fallback = recovery->snapshot_report.damaged > 0 && index < m->snap_index;
     cr_assert(is_acked || is_next || fallback, "seed %llu: snapshot %llu, acknowledged %llu",
               (unsigned long long)run->seed, (unsigned long long)index,
@@ -268,9 +311,12 @@ static void check_snapshot(struct run *run, const struct store_recovery *recover
     if (snap->found) {
         static uint8_t data[400];
         uint32_t len = snap_data(index, snap->meta.term, data);
-        cr_assert(index > m->last || snap->meta.term == m->terms[index],
+        cr_assert(is_install || index > m->last || snap->meta.term == m->terms[index],
                   "seed %llu: snapshot term differs from its entry's",
                   (unsigned long long)run->seed);
+        if (is_install && !is_acked) { /* the in-flight install landed: the leader's term */
+            m->terms[index] = snap->meta.term;
+        }
         cr_assert_eq(snap->meta.data_len, len, "seed %llu", (unsigned long long)run->seed);
         cr_assert_eq(memcmp(snap->data, data, len), 0, "snapshot contents intact");
         cr_assert_eq(snap->meta.config_len, 3);
@@ -286,6 +332,9 @@ static uint64_t required_last(const struct run *run)
     const struct inflight *f = &run->inflight;
     if (f->kind == OP_TRUNCATE) {
         return f->first - 1 < run->model.last ? f->first - 1 : run->model.last;
+    }
+    if (f->kind == OP_INSTALL && !f->keeps_log && run->model.snap_index == f->first) {
+        return f->first; /* the install landed: the log after it may be discarded (X3) */
     }
     return run->model.last;
 }
@@ -455,8 +504,9 @@ static bool step(struct run *run)
     storage_error_clear(&err);
     int rc = which < 55   ? do_append(run, &err)
              : which < 65 ? do_truncate(run, &err)
-             : which < 88 ? do_hard_state(run, &err)
-                          : do_snapshot(run, &err);
+             : which < 85 ? do_hard_state(run, &err)
+             : which < 95 ? do_snapshot(run, &err)
+                          : do_install(run, &err);
     sim_fs_power_cut_cancel(run->sfs);
     if (rc == STORAGE_OK) {
         run->inflight.kind = OP_NONE;
@@ -535,7 +585,7 @@ Test(crash, acknowledged_data_survives_or_damage_is_reported, .timeout = 120)
                 "after an injected error %llu), torn tails "
                 "%llu, in-flight landed %llu / lost %llu, flips %llu (refused %llu, survived %llu, "
                 "hard-state slot repairs %llu, snapshot fallbacks %llu), appends %llu, "
-                "truncations %llu, snapshots %llu, hard states %llu",
+                "truncations %llu, snapshots %llu, hard states %llu, installs %llu",
                 (unsigned long long)totals.crashes, (unsigned long long)totals.process_crashes,
                 (unsigned long long)totals.cut_crashes, (unsigned long long)totals.recovery_cuts,
                 (unsigned long long)totals.error_crashes, (unsigned long long)totals.torn_tails,
@@ -545,7 +595,7 @@ Test(crash, acknowledged_data_survives_or_damage_is_reported, .timeout = 120)
                 (unsigned long long)totals.flips_survived, (unsigned long long)totals.slot_repairs,
                 (unsigned long long)totals.snapshot_fallbacks, (unsigned long long)totals.appends,
                 (unsigned long long)totals.truncations, (unsigned long long)totals.snapshots,
-                (unsigned long long)totals.hard_states);
+                (unsigned long long)totals.hard_states, (unsigned long long)totals.installs);
     /* The test must have exercised what it claims to check. */
     cr_assert_gt(totals.cut_crashes, 100);
     cr_assert_gt(totals.process_crashes, 100);
@@ -558,6 +608,7 @@ Test(crash, acknowledged_data_survives_or_damage_is_reported, .timeout = 120)
     cr_assert_gt(totals.flips_survived, 10);
     cr_assert_gt(totals.truncations, 100);
     cr_assert_gt(totals.snapshots, 100);
+    cr_assert_gt(totals.installs, 100);
     cr_assert_gt(totals.slot_repairs, 0);
     cr_assert_gt(totals.snapshot_fallbacks, 0);
 }
