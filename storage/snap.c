@@ -44,11 +44,6 @@ static void snap_file_name(char *out, size_t size, uint64_t index, uint64_t term
 
 /* ---- listing ---- */
 
-struct snap_name {
-    uint64_t index;
-    uint64_t term;
-};
-
 struct snap_listing {
     struct snap_name names[SNAP_FILES_MAX];
     uint32_t count;
@@ -76,15 +71,18 @@ static int snap_listing_add(void *arg, const char *name)
     return 0;
 }
 
-/* Newest first: larger index, then larger term. */
+int snap_name_compare(const struct snap_name *a, const struct snap_name *b)
+{
+    assert(a != NULL && b != NULL);
+    if (a->index != b->index) {
+        return a->index < b->index ? 1 : -1;
+    }
+    return (a->term < b->term) - (a->term > b->term);
+}
+
 static int snap_compare_newest_first(const void *a, const void *b)
 {
-    const struct snap_name *x = a;
-    const struct snap_name *y = b;
-    if (x->index != y->index) {
-        return x->index < y->index ? 1 : -1;
-    }
-    return (x->term < y->term) - (x->term > y->term);
+    return snap_name_compare(a, b);
 }
 
 static int snap_list(struct fs *fs, const char *dir, struct snap_listing *listing,
@@ -102,20 +100,20 @@ static int snap_list(struct fs *fs, const char *dir, struct snap_listing *listin
     return STORAGE_OK;
 }
 
-int snap_list_indexes(struct fs *fs, const char *dir, uint64_t *indexes, uint32_t *count,
-                      struct storage_error *err)
+int snap_list_names(struct fs *fs, const char *dir, struct snap_name *names, uint32_t *count,
+                    struct storage_error *err)
 {
-    assert(fs != NULL && dir != NULL && indexes != NULL && count != NULL);
+    assert(fs != NULL && dir != NULL && names != NULL && count != NULL);
     *count = 0;
     struct snap_listing *listing = malloc(sizeof(*listing));
     if (listing == NULL) {
         return storage_error_set(err, STORAGE_ENOMEM, dir, STORAGE_OFFSET_NONE, "no memory");
     }
     int rc = snap_list(fs, dir, listing, err);
-    for (uint32_t i = 0; rc == STORAGE_OK && i < listing->count; i++) {
-        indexes[i] = listing->names[i].index;
+    if (rc == STORAGE_OK) {
+        memcpy(names, listing->names, sizeof(names[0]) * listing->count);
+        *count = listing->count;
     }
-    *count = rc == STORAGE_OK ? listing->count : 0;
     free(listing);
     return rc;
 }
@@ -424,10 +422,23 @@ static int snap_unlink(struct fs *fs, const char *dir, const struct snap_name *n
     return STORAGE_OK;
 }
 
-int snap_prune(struct fs *fs, const char *dir, uint32_t keep, struct storage_error *err)
+static bool snap_name_listed(const struct snap_name *names, uint32_t count,
+                             const struct snap_name *name)
+{
+    for (uint32_t i = 0; i < count; i++) { /* count <= SNAP_FILES_MAX */
+        if (snap_name_compare(&names[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int snap_prune(struct fs *fs, const char *dir, uint32_t keep, const struct snap_name *unusable,
+               uint32_t unusable_count, struct storage_error *err)
 {
     assert(fs != NULL && dir != NULL);
     assert(keep >= 1);
+    assert(unusable != NULL || unusable_count == 0);
     storage_error_clear(err);
     struct snap_listing *listing = malloc(sizeof(*listing));
     if (listing == NULL) {
@@ -435,7 +446,12 @@ int snap_prune(struct fs *fs, const char *dir, uint32_t keep, struct storage_err
     }
     int rc = snap_list(fs, dir, listing, err);
     uint32_t removed = 0;
-    for (uint32_t i = keep; rc == STORAGE_OK && i < listing->count; i++) {
+    uint32_t kept = 0;
+    for (uint32_t i = 0; rc == STORAGE_OK && i < listing->count; i++) {
+        if (!snap_name_listed(unusable, unusable_count, &listing->names[i]) && kept < keep) {
+            kept++;
+            continue;
+        }
         rc = snap_unlink(fs, dir, &listing->names[i], err);
         removed++;
     }

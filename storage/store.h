@@ -61,7 +61,10 @@
 
 struct store_config {
     struct wal_config wal;
-    uint32_t snapshots_kept; /* >= 1; the log keeps the entries after the oldest kept snapshot */
+    /* >= 1 usable snapshots kept; the log keeps the entries after the oldest kept one, so a
+     * damaged newest snapshot can fall back. Snapshots found damaged never count and are removed
+     * at the next compaction. */
+    uint32_t snapshots_kept;
 };
 
 /* Defaults: wal_config_default and 2 snapshots kept. */

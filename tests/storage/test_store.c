@@ -381,6 +381,55 @@ Test(store, cross_X5_repairs_run_once_every_check_passed)
     sim_fs_destroy(sfs);
 }
 
+/* Invariant: snapshots_kept counts usable snapshots. A snapshot found damaged at open is never
+ * one of the kept ones: the next compaction keeps the log back to the oldest kept usable snapshot
+ * and removes the damaged file, so a damaged newest snapshot can still fall back afterwards. */
+Test(store, compaction_keeps_usable_snapshots_and_removes_damaged_ones)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        struct prng prng;
+        prng_seed(&prng, 5);
+        struct sim_fs *sfs = test_sim_fs_new(&prng);
+        struct fs *fs = sim_fs_fs(sfs);
+        populate(fs, "node"); /* entries 1..200, snapshots 60 and 120, two kept */
+        const char *damaged = "node/snap-0000000000000078-0000000000000001.snap";
+        cr_assert_eq(sim_fs_corrupt(sfs, damaged, 70, 1), FS_OK);
+        struct store_recovery recovery;
+        struct store *store = open_store(fs, "node", &recovery);
+        cr_assert_eq(recovery.snapshot.meta.index, 60);
+        snap_loaded_free(&recovery.snapshot);
+        /* a new snapshot older (100), newer (150) than the damaged one (120), or replacing it */
+        uint64_t index = variant == 0 ? 100 : variant == 1 ? 150 : 120;
+        struct storage_error err;
+        cr_assert_eq(store_save_snapshot(store, index, 1, (const uint8_t *)"c", 1,
+                                         (const uint8_t *)"new", 3, &err),
+                     STORAGE_OK, "%s", err.message);
+        cr_assert_leq(wal_first_index(store_wal(store)), 61, "the log reaches back to 60");
+        store_close(store);
+        if (variant == 2) { /* the file saved under the damaged one's name is kept and used */
+            store = open_store(fs, "node", &recovery);
+            cr_assert_eq(recovery.snapshot.meta.index, 120);
+            cr_assert_eq(recovery.snapshot_report.damaged, 0);
+            snap_loaded_free(&recovery.snapshot);
+            store_close(store);
+        } else {
+            struct fs_file *file = NULL;
+            cr_assert_eq(fs_open(fs, damaged, FS_OPEN_READ_ONLY, &file), FS_ENOENT,
+                         "the damaged snapshot was removed");
+        }
+        char fresh[FS_PATH_BYTES_MAX];
+        snprintf(fresh, sizeof(fresh), "node/snap-%016llx-0000000000000001.snap",
+                 (unsigned long long)index);
+        cr_assert_eq(sim_fs_corrupt(sfs, fresh, 70, 1), FS_OK);
+        store = open_store(fs, "node", &recovery);
+        cr_assert_eq(recovery.snapshot.meta.index, 60, "still one usable snapshot to fall to");
+        cr_assert_eq(recovery.first_index, 61);
+        snap_loaded_free(&recovery.snapshot);
+        store_close(store);
+        sim_fs_destroy(sfs);
+    }
+}
+
 /* Invariant: a node's own snapshot must carry the term its log has at that index; a mismatch (a
  * caller bug) is refused with nothing written, since on the next start it would look like an
  * installed snapshot of another history (row X3) and the whole log after it would be discarded. */
