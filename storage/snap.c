@@ -33,7 +33,7 @@ bool snap_name_parse(const char *name, uint64_t *index, uint64_t *term, bool *is
         return false;
     }
     *is_temp = len == 47;
-    return *index >= 1;
+    return *index >= 1 && *index <= SNAP_INDEX_MAX;
 }
 
 static void snap_file_name(char *out, size_t size, uint64_t index, uint64_t term, bool temp)
@@ -366,9 +366,11 @@ int snap_save(struct fs *fs, const char *dir, uint64_t index, uint64_t term, con
     assert(config != NULL || config_len == 0);
     assert(data != NULL || data_len == 0);
     storage_error_clear(err);
-    if (index == 0 || config_len > SNAP_CONFIG_BYTES_MAX || data_len > SNAP_DATA_BYTES_MAX) {
+    if (index == 0 || index > SNAP_INDEX_MAX || config_len > SNAP_CONFIG_BYTES_MAX ||
+        data_len > SNAP_DATA_BYTES_MAX) {
         return storage_error_set(err, STORAGE_ELIMIT, dir, STORAGE_OFFSET_NONE,
-                                 "snapshot index 0 or config/data above the bounds");
+                                 "snapshot index 0 or above SNAP_INDEX_MAX, or config/data above "
+                                 "the bounds");
     }
     char name[FS_NAME_BYTES_MAX];
     char temp[FS_PATH_BYTES_MAX];

@@ -44,7 +44,8 @@
 #define SNAP_HEADER_BYTES         64u
 #define SNAP_CONFIG_BYTES_MAX     (1u << 20)
 #define SNAP_DATA_BYTES_MAX       (1ull << 30)
-#define SNAP_FILES_MAX            256u /* snapshot files considered in one directory */
+#define SNAP_FILES_MAX            256u             /* snapshot files considered in one directory */
+#define SNAP_INDEX_MAX            (UINT64_MAX - 1) /* the log after it starts at index + 1 */
 #define SNAP_DAMAGED_REPORTED_MAX 8u
 
 /* A snapshot file's name: its index and term. */

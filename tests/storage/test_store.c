@@ -430,6 +430,30 @@ Test(store, compaction_keeps_usable_snapshots_and_removes_damaged_ones)
     }
 }
 
+/* Bad input: a snapshot at index 2^64 - 1 would make the log start at index 0 (which asserts):
+ * it cannot be written, and a file named so is foreign (row X1), refused without a crash. */
+Test(store, snapshot_at_the_largest_index_is_refused)
+{
+    struct prng prng;
+    prng_seed(&prng, 5);
+    struct sim_fs *sfs = test_sim_fs_new(&prng);
+    struct fs *fs = sim_fs_fs(sfs);
+    struct store_recovery recovery;
+    store_close(open_store(fs, "node", &recovery));
+    struct storage_error err;
+    cr_assert_eq(snap_save(fs, "node", UINT64_MAX, 1, NULL, 0, (const uint8_t *)"s", 1, &err),
+                 STORAGE_ELIMIT);
+    const char *path = "node/snap-ffffffffffffffff-0000000000000001.snap";
+    test_write_file(fs, path, "not loaded", 10);
+    struct store_config config;
+    config_small(&config);
+    struct store *store = NULL;
+    cr_assert_eq(store_open(fs, "node", &config, 0, &store, &recovery, &err), STORAGE_EFORMAT, "%s",
+                 err.message);
+    cr_assert_str_eq(err.path, path);
+    sim_fs_destroy(sfs);
+}
+
 /* Invariant: a node's own snapshot must carry the term its log has at that index; a mismatch (a
  * caller bug) is refused with nothing written, since on the next start it would look like an
  * installed snapshot of another history (row X3) and the whole log after it would be discarded. */
