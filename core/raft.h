@@ -54,11 +54,12 @@
  *     before the state it depends on is on disk). Messages may then be lost, duplicated,
  *     reordered or delayed: the protocol tolerates all of it. A message is never addressed to
  *     its sender.
- *  5. Once appended entries are durable, step RAFT_EVENT_PERSISTED with the index and term of
- *     the LAST entry of that update. Acknowledge in order; acknowledging a later update's last
- *     entry acknowledges every earlier update as well (so one ack per fsync is enough). Never
- *     acknowledge before the data is durable. Updates without entries need no acknowledgement.
- *     An acknowledgement that matches no pending write (e.g. after a truncation) is ignored.
+ *  5. Once an update's whole persist section is durable, step RAFT_EVENT_PERSISTED with the
+ *     index and term of the LAST entry in its `entries`. Acknowledge in order; acknowledging a
+ * later update's last entry acknowledges every earlier update as well (so one ack per fsync is
+ * enough). Never acknowledge before the data is durable. Updates without entries need no
+ * acknowledgement. An acknowledgement that matches no pending write (e.g. after a truncation) is
+ * ignored.
  *  6. Apply `committed[0..committed_count)` to the state machines in order, each exactly once
  *     (only RAFT_ENTRY_COMMAND entries carry application data; NOOP and CONFIG entries are
  *     skipped by state machines but still count as applied). Afterwards, at any later time,
