@@ -516,7 +516,8 @@ bool raft_node_peer_match(const struct raft_node *node, uint32_t id, uint64_t *m
 /*
  * XXH3 fingerprint of the protocol state: term, vote, role, leader, the log's ids (a running
  * hash over each entry's term, type and payload hash, chained from the snapshot), commit,
- * applied and persisted indices, the vote tally, and, on a leader, every peer's progress
+ * applied and persisted indices, the membership's index, the snapshot index, a transfer in
+ * progress, the number of pending reads, the vote tally, and, on a leader, every peer's progress
  * (next, match, state, in-flight count). Timers and the PRNG are excluded, so two nodes that
  * differ only in when their next timeout fires hash equal.
  */
