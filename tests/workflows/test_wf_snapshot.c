@@ -1,0 +1,356 @@
+/* Tests for the canonical state encoding: the hash and snapshots cover every field, exactly. */
+#include "tests/workflows/test_wf_driver.h"
+#include "workflows/wf_state_impl.h" /* white-box: walk and perturb every field */
+
+#include <criterion/criterion.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One field of the logical state, as the test walks it. */
+enum field_kind {
+    FIELD_U64,
+    FIELD_U32,
+    FIELD_U16,
+    FIELD_BOOL,
+    FIELD_TASK_STATE,
+    FIELD_RUN_STATE,
+    FIELD_OUTCOME,
+    FIELD_TEXT,  /* a NUL-terminated string of at most size - 1 bytes */
+    FIELD_BYTES, /* len meaningful bytes */
+};
+
+struct field {
+    const char *name;
+    enum field_kind kind;
+    void *at;
+    size_t size;                      /* bytes at `at` (the whole array for text and bytes) */
+    size_t len;                       /* FIELD_BYTES: bytes in use */
+    const struct wf_attempt *attempt; /* the attempt a time or outcome belongs to, or NULL */
+};
+
+#define FIELDS_MAX 4096
+
+struct fields {
+    uint32_t count;
+    struct field items[FIELDS_MAX];
+};
+
+static void add(struct fields *fields, struct field field)
+{
+    cr_assert_lt(fields->count, FIELDS_MAX);
+    fields->items[fields->count++] = field;
+}
+
+#define SCALAR(fields, label, kind_, lvalue)                                                       \
+    add(fields,                                                                                    \
+        (struct field){ .name = label, .kind = kind_, .at = &(lvalue), .size = sizeof(lvalue) })
+
+static const struct {
+    const char *name;
+    size_t offset;
+} counters[] = {
+    { "workflows_submitted", offsetof(struct wf_counters, workflows_submitted) },
+    { "submits_idempotent", offsetof(struct wf_counters, submits_idempotent) },
+    { "attempts_started", offsetof(struct wf_counters, attempts_started) },
+    { "attempts_completed", offsetof(struct wf_counters, attempts_completed) },
+    { "attempts_failed", offsetof(struct wf_counters, attempts_failed) },
+    { "attempts_abandoned", offsetof(struct wf_counters, attempts_abandoned) },
+    { "lease_extensions", offsetof(struct wf_counters, lease_extensions) },
+    { "lease_expiries", offsetof(struct wf_counters, lease_expiries) },
+    { "retries_scheduled", offsetof(struct wf_counters, retries_scheduled) },
+    { "duplicates_detected", offsetof(struct wf_counters, duplicates_detected) },
+    { "commands_applied", offsetof(struct wf_counters, commands_applied) },
+    { "commands_rejected", offsetof(struct wf_counters, commands_rejected) },
+    { "commands_malformed", offsetof(struct wf_counters, commands_malformed) },
+    { "completion_ms_total", offsetof(struct wf_counters, completion_ms_total) },
+    { "completion_ms_min", offsetof(struct wf_counters, completion_ms_min) },
+    { "completion_ms_max", offsetof(struct wf_counters, completion_ms_max) },
+};
+
+static void add_attempt(struct fields *fields, struct wf_attempt *attempt)
+{
+    SCALAR(fields, "attempt.worker_id", FIELD_U32, attempt->worker_id);
+    add(fields, (struct field){ .name = "attempt.outcome",
+                                .kind = FIELD_OUTCOME,
+                                .at = &attempt->outcome,
+                                .size = sizeof(attempt->outcome),
+                                .attempt = attempt });
+    add(fields, (struct field){ .name = "attempt.started_ms",
+                                .kind = FIELD_U64,
+                                .at = &attempt->started_ms,
+                                .size = sizeof(attempt->started_ms),
+                                .attempt = attempt });
+    SCALAR(fields, "attempt.lease_deadline_ms", FIELD_U64, attempt->lease_deadline_ms);
+    SCALAR(fields, "attempt.ended_ms", FIELD_U64, attempt->ended_ms);
+    SCALAR(fields, "attempt.extensions", FIELD_U32, attempt->extensions);
+    SCALAR(fields, "attempt.late_reports", FIELD_U32, attempt->late_reports);
+    SCALAR(fields, "attempt.error_kind", FIELD_TEXT, attempt->error_kind);
+}
+
+static void add_task(struct fields *fields, struct wf_task_run *task)
+{
+    SCALAR(fields, "task.state", FIELD_TASK_STATE, task->state);
+    SCALAR(fields, "task.attempts", FIELD_U32, task->attempts);
+    SCALAR(fields, "task.retry_pending", FIELD_BOOL, task->retry_pending);
+    SCALAR(fields, "task.retry_at_ms", FIELD_U64, task->retry_at_ms);
+    SCALAR(fields, "task.ready_ms", FIELD_U64, task->ready_ms);
+    SCALAR(fields, "task.completed_ms", FIELD_U64, task->completed_ms);
+    SCALAR(fields, "task.output_len", FIELD_U16, task->output_len);
+    add(fields, (struct field){ .name = "task.output",
+                                .kind = FIELD_BYTES,
+                                .at = task->output,
+                                .size = sizeof(task->output),
+                                .len = task->output_len });
+    for (uint32_t a = 0; a < task->attempts; a++) {
+        add_attempt(fields, &task->attempt_log[a]);
+    }
+}
+
+/* Every field of the logical state (the by-state gauges are derived, the definition enters
+ * through def_hash), in canonical order. */
+static void walk(struct wf_state *state, struct fields *fields)
+{
+    fields->count = 0;
+    SCALAR(fields, "clock_ms", FIELD_U64, state->clock_ms);
+    for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+        add(fields, (struct field){ .name = counters[c].name,
+                                    .kind = FIELD_U64,
+                                    .at = (uint8_t *)&state->counters + counters[c].offset,
+                                    .size = sizeof(uint64_t) });
+    }
+    for (uint32_t i = 0; i < state->run_count; i++) {
+        struct wf_run *run = &state->runs[i];
+        SCALAR(fields, "run.submit_index", FIELD_U64, run->submit_index);
+        SCALAR(fields, "run.def_hash", FIELD_U64, run->def_hash);
+        SCALAR(fields, "run.state", FIELD_RUN_STATE, run->state);
+        SCALAR(fields, "run.submitted_ms", FIELD_U64, run->submitted_ms);
+        SCALAR(fields, "run.ended_ms", FIELD_U64, run->ended_ms);
+        SCALAR(fields, "run.pauses", FIELD_U32, run->pauses);
+        for (uint32_t t = 0; t < run->def.task_count; t++) {
+            add_task(fields, &run->tasks[t]);
+        }
+    }
+}
+
+static bool field_equal(const struct field *a, const struct field *b)
+{
+    cr_assert_str_eq(a->name, b->name);
+    switch (a->kind) {
+    case FIELD_TEXT:
+        return strcmp(a->at, b->at) == 0;
+    case FIELD_BYTES:
+        return a->len == b->len && memcmp(a->at, b->at, a->len) == 0;
+    default:
+        return memcmp(a->at, b->at, a->size) == 0;
+    }
+}
+
+static bool field_nonzero(const struct field *field)
+{
+    const uint8_t *bytes = field->at;
+    size_t size = field->kind == FIELD_BYTES ? field->len : field->size;
+    for (size_t i = 0; i < size; i++) {
+        if (bytes[i] != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Changes the field to another value the encoder accepts; false if this one is left alone. */
+static bool perturb(struct field *field)
+{
+    const struct wf_attempt *attempt = field->attempt;
+    bool closed = attempt != NULL && attempt->outcome != WF_ATTEMPT_OPEN;
+    switch (field->kind) {
+    case FIELD_U64: {
+        uint64_t *value = field->at;
+        bool down =
+            closed && *value == attempt->started_ms && attempt->started_ms >= attempt->ended_ms;
+        if (down && *value == 0) {
+            return false; /* a closed attempt must not start after it ended */
+        }
+        *value = down ? *value - 1 : *value + 1;
+        return true;
+    }
+    case FIELD_U32: {
+        uint32_t *value = field->at;
+        *value = *value < WF_ATTEMPTS_MAX ? *value + 1 : *value - 1;
+        return true;
+    }
+    case FIELD_U16: {
+        uint16_t *value = field->at;
+        *value = *value < WF_OUTPUT_BYTES_MAX ? *value + 1 : *value - 1;
+        return true;
+    }
+    case FIELD_BOOL:
+        *(bool *)field->at = !*(bool *)field->at;
+        return true;
+    case FIELD_TASK_STATE: {
+        enum wf_task_state *state = field->at;
+        *state = (enum wf_task_state)((*state + 1) % WF_TASK_STATE_COUNT);
+        return true;
+    }
+    case FIELD_RUN_STATE: {
+        enum wf_workflow_state *state = field->at;
+        *state = (enum wf_workflow_state)((*state + 1) % WF_WORKFLOW_STATE_COUNT);
+        return true;
+    }
+    case FIELD_OUTCOME: {
+        enum wf_attempt_outcome *outcome = field->at;
+        if (!closed) {
+            return false; /* an open attempt has no end time to stay consistent with */
+        }
+        *outcome = (enum wf_attempt_outcome)(1 + *outcome % (WF_ATTEMPT_OUTCOME_COUNT - 1));
+        return true;
+    }
+    case FIELD_TEXT: {
+        char *text = field->at;
+        if (text[0] == '\0') {
+            strcpy(text, "x");
+        } else {
+            text[0] = text[0] == 'x' ? 'y' : 'x';
+        }
+        return true;
+    }
+    case FIELD_BYTES:
+        if (field->len == 0) {
+            return false; /* output_len has its own field */
+        }
+        ((uint8_t *)field->at)[0] ^= 1;
+        return true;
+    }
+    return false;
+}
+
+/* A run with every kind of history: retries after a failure and after an expiry, a late report,
+ * a double report, lease extensions, a pause, a cancel with abandoned attempts. */
+static struct wfd *rich_run(void)
+{
+    struct wfd *driver = wfd_create(3, 4, NULL, NULL);
+    wfd_script(driver, (struct wfd_script){ .task_id = "charge",
+                                            .attempt = 1,
+                                            .action = WFD_FAIL,
+                                            .error_kind = "gateway_timeout" });
+    wfd_script(driver,
+               (struct wfd_script){ .task_id = "charge", .attempt = 2, .duration_ms = 5000 });
+    wfd_script(driver,
+               (struct wfd_script){
+                   .task_id = "reserve", .attempt = 1, .duration_ms = 600, .heartbeat_ms = 200 });
+    wfd_script(driver, (struct wfd_script){
+                           .task_id = "fetch", .attempt = 1, .action = WFD_COMPLETE_TWICE });
+    wfd_script(driver, (struct wfd_script){ .task_id = "b", .attempt = 1, .duration_ms = 900 });
+    struct wf_command pause = { .type = WF_CMD_PAUSE, .workflow_id = "hello" };
+    struct wf_command resume = { .type = WF_CMD_RESUME, .workflow_id = "hello" };
+    struct wf_command cancel = { .type = WF_CMD_CANCEL, .workflow_id = "diamond" };
+    wfd_inject(driver, 150, &pause);
+    wfd_inject(driver, 400, &resume);
+    wfd_inject(driver, 450, &cancel);
+    cr_assert_eq(wfd_submit_example(driver, "retry.json"), WF_OK);
+    cr_assert_eq(wfd_submit_example(driver, "hello.json"), WF_OK);
+    wfd_run(driver, 50);
+    cr_assert_eq(wfd_submit_example(driver, "diamond.json"), WF_OK);
+    cr_assert_eq(wfd_submit_example(driver, "hello.json"), WF_OK_EXISTING);
+    const uint8_t malformed[] = { WF_COMMAND_TAG, WF_COMMAND_VERSION };
+    cr_assert_eq(wfd_propose_bytes(driver, malformed, sizeof(malformed)).status,
+                 WF_REJECT_MALFORMED);
+    wfd_run(driver, UINT64_MAX);
+    cr_assert_str_empty(driver->violation, "%s", driver->violation);
+    return driver;
+}
+
+static struct fields *walked_a;
+static struct fields *walked_b;
+
+static void setup(void)
+{
+    walked_a = calloc(1, sizeof(*walked_a));
+    walked_b = calloc(1, sizeof(*walked_b));
+    cr_assert(walked_a != NULL && walked_b != NULL);
+}
+
+static void teardown(void)
+{
+    free(walked_a);
+    free(walked_b);
+}
+
+TestSuite(wf_snapshot, .init = setup, .fini = teardown);
+
+/* Invariant: a snapshot carries the whole logical state: restoring it, at any index of a run
+ * with every kind of history, gives back every field exactly (and the applied index). The test
+ * data sets every field to a nonzero value somewhere, so a field the encoding left out would come
+ * back as zero and be caught. */
+Test(wf_snapshot, restore_gives_back_every_field)
+{
+    struct wfd *driver = rich_run();
+    const char *nonzero[64];
+    uint32_t nonzero_count = 0;
+    for (uint32_t cut = 1; cut <= driver->log_count; cut++) {
+        struct wf_state *original = wfd_rebuild(driver, cut);
+        size_t size = wf_state_snapshot_size(original);
+        uint8_t *bytes = malloc(size);
+        cr_assert_eq(wf_state_snapshot(original, bytes, size), size);
+        struct wf_state *restored = wfd_rebuild(driver, 0);
+        struct wf_error error;
+        cr_assert(wf_state_restore(restored, bytes, size, &error), "cut %u: %s", cut, error.text);
+        cr_assert_eq(wf_state_applied_index(restored), wf_state_applied_index(original));
+        walk(original, walked_a);
+        walk(restored, walked_b);
+        cr_assert_eq(walked_a->count, walked_b->count, "cut %u", cut);
+        for (uint32_t f = 0; f < walked_a->count; f++) {
+            const struct field *a = &walked_a->items[f];
+            cr_assert(field_equal(a, &walked_b->items[f]), "cut %u: %s differs after restore", cut,
+                      a->name);
+            bool seen = false;
+            for (uint32_t n = 0; n < nonzero_count && !seen; n++) {
+                seen = strcmp(nonzero[n], a->name) == 0;
+            }
+            if (!seen && field_nonzero(a)) {
+                cr_assert_lt(nonzero_count, 64);
+                nonzero[nonzero_count++] = a->name;
+            }
+        }
+        free(bytes);
+        wf_state_destroy(original);
+        wf_state_destroy(restored);
+    }
+    walk(driver->state, walked_a);
+    for (uint32_t f = 0; f < walked_a->count; f++) {
+        bool seen = false;
+        for (uint32_t n = 0; n < nonzero_count && !seen; n++) {
+            seen = strcmp(nonzero[n], walked_a->items[f].name) == 0;
+        }
+        cr_assert(seen, "the test data never sets %s", walked_a->items[f].name);
+    }
+    wfd_destroy(driver);
+}
+
+/* Invariant: the state hash covers every field: replicas that differ in anything, down to one
+ * late report or one lease extension, hash differently. */
+Test(wf_snapshot, hash_covers_every_field)
+{
+    struct wfd *driver = rich_run();
+    for (uint32_t cut = 1; cut <= driver->log_count; cut += 7) {
+        struct wf_state *state = wfd_rebuild(driver, cut);
+        uint64_t before = wf_state_hash_uncached(state);
+        cr_assert_eq(wf_state_hash(state), before);
+        walk(state, walked_a);
+        for (uint32_t f = 0; f < walked_a->count; f++) {
+            struct field *field = &walked_a->items[f];
+            uint8_t saved[WF_OUTPUT_BYTES_MAX];
+            cr_assert_leq(field->size, sizeof(saved));
+            memcpy(saved, field->at, field->size);
+            if (!perturb(field)) {
+                continue;
+            }
+            cr_assert_neq(wf_state_hash_uncached(state), before, "cut %u: %s is not hashed", cut,
+                          field->name);
+            memcpy(field->at, saved, field->size);
+        }
+        cr_assert_eq(wf_state_hash_uncached(state), before);
+        wf_state_destroy(state);
+    }
+    wfd_destroy(driver);
+}
