@@ -171,6 +171,21 @@ static bool check_attempts_bounded(const struct wf_run *run, uint32_t t,
             "attempts_bounded: workflow '%s' task '%s' has %u attempts, policy allows %u",
             run->def.id, run->def.tasks[t].id, task->attempts, max);
     }
+    /* Ready (next: start) and a pending retry (next: schedule_retry, then start) both lead to
+     * one more attempt, so apply asserts one is left; a state without it must not exist. */
+    if (task->state == WF_TASK_READY && task->attempts == max) {
+        return violated(violation,
+                        "attempts_bounded: workflow '%s' task '%s' is Ready after %u of %u "
+                        "attempts",
+                        run->def.id, run->def.tasks[t].id, task->attempts, max);
+    }
+    if (task->retry_pending && task->attempts == max) {
+        return violated(violation,
+                        "attempts_bounded: workflow '%s' task '%s' is %s with a retry pending "
+                        "after %u of %u attempts",
+                        run->def.id, run->def.tasks[t].id, wf_task_state_name(task->state),
+                        task->attempts, max);
+    }
     return true;
 }
 

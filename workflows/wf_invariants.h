@@ -25,7 +25,8 @@ struct wf_violation {
  *  completed_started  no task is Completed without a started attempt that completed (exactly one)
  *  deps_before_start  a task is Ready, Running, Completed or has attempts only after all its
  *                     dependencies Completed, and its first attempt started after they did
- *  attempts_bounded   attempts never exceed the task's retry.max_attempts
+ *  attempts_bounded   attempts never exceed the task's retry.max_attempts, and a task that may
+ *                     still start (Ready, or with a retry pending) has an attempt left
  *  attempt_history    only the last attempt can be open, and it is open iff the task is Running
  *                     in a live workflow; earlier attempts failed or expired; times are ordered
  *                     and never after the state's clock; a retry pending follows a failed attempt

@@ -354,3 +354,65 @@ Test(wf_snapshot, hash_covers_every_field)
     }
     wfd_destroy(driver);
 }
+
+/* Snapshots `state` and restores the bytes into a fresh state; true if accepted. */
+static bool round_trip(const struct wf_state *state, struct wf_error *error)
+{
+    size_t size = wf_state_snapshot_size(state);
+    uint8_t *bytes = malloc(size);
+    cr_assert_eq(wf_state_snapshot(state, bytes, size), size);
+    struct wf_state_config config = { .workflows_max = wf_state_config(state)->workflows_max };
+    struct wf_state *restored = wf_state_create(&config);
+    bool accepted = wf_state_restore(restored, bytes, size, error);
+    wf_state_destroy(restored);
+    free(bytes);
+    return accepted;
+}
+
+static void expect_refused(const struct wf_state *state, const char *prefix)
+{
+    struct wf_error error = { .text = "" };
+    cr_assert_not(round_trip(state, &error), "accepted, expected %s", prefix);
+    cr_assert(strncmp(error.text, prefix, strlen(prefix)) == 0, "expected %s, got %s", prefix,
+              error.text);
+}
+
+/* payments at 300 ms: reserve completed, charge failed once (gateway_timeout), retry pending. */
+static struct wfd *charge_retry_pending(void)
+{
+    struct wfd *driver = wfd_create(2, 4, NULL, NULL);
+    wfd_script(driver, (struct wfd_script){ .task_id = "charge",
+                                            .attempt = 1,
+                                            .action = WFD_FAIL,
+                                            .error_kind = "gateway_timeout" });
+    cr_assert_eq(wfd_submit_example(driver, "retry.json"), WF_OK);
+    wfd_run(driver, 300);
+    cr_assert_str_empty(driver->violation, "%s", driver->violation);
+    struct wf_task_run *charge = &driver->state->runs[0].tasks[1];
+    cr_assert(charge->retry_pending && charge->attempts == 1);
+    return driver;
+}
+
+/* Invariant attempts_bounded: a task that may still start (Ready, or with a retry pending) has an
+ * attempt left. A snapshot breaking it must be refused: applying a schedule_retry or a start to
+ * such a state aborts on the attempt counter's assertion (or, built without assertions, writes
+ * past the attempt log). */
+Test(wf_snapshot, restore_refuses_tasks_without_attempts_left_that_may_start)
+{
+    struct wfd *driver = charge_retry_pending();
+    struct wf_run *run = &driver->state->runs[0];
+    struct wf_task_run *charge = &run->tasks[1];
+    struct wf_error error;
+    cr_assert(round_trip(driver->state, &error), "%s", error.text);
+    run->def.tasks[1].retry.max_attempts = 1; /* retry pending, but attempt 1 was the last */
+    expect_refused(driver->state, "snapshot: inconsistent state: attempts_bounded: workflow "
+                                  "'payments' task 'charge' is Pending with a retry pending after "
+                                  "1 of 1 attempts");
+    charge->retry_pending = false; /* Ready for an attempt 2 that the policy does not allow */
+    driver->state->counters.tasks_by_state[WF_TASK_PENDING]--;
+    driver->state->counters.tasks_by_state[WF_TASK_READY]++;
+    charge->state = WF_TASK_READY;
+    expect_refused(driver->state, "snapshot: inconsistent state: attempts_bounded: workflow "
+                                  "'payments' task 'charge' is Ready after 1 of 1 attempts");
+    wfd_destroy(driver);
+}
