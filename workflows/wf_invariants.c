@@ -160,6 +160,26 @@ static bool check_deps_before_start(const struct wf_run *run, uint32_t t,
     return true;
 }
 
+static bool check_ready_once_unblocked(const struct wf_run *run, uint32_t t,
+                                       struct wf_violation *violation)
+{
+    const struct wf_task_run *task = &run->tasks[t];
+    bool waiting = task->state == WF_TASK_PENDING && task->attempts == 0;
+    if (!waiting || wf_workflow_state_terminal(run->state)) {
+        return true; /* tasks of an ended workflow stay frozen as they were */
+    }
+    const struct wf_task_def *def = &run->def.tasks[t];
+    for (uint32_t j = 0; j < def->dep_count; j++) {
+        if (run->tasks[def->deps[j]].state != WF_TASK_COMPLETED) {
+            return true;
+        }
+    }
+    return violated(violation,
+                    "ready_once_unblocked: workflow '%s' (%s) task '%s' is Pending with every "
+                    "dependency Completed",
+                    run->def.id, wf_workflow_state_name(run->state), def->id);
+}
+
 static bool check_attempts_bounded(const struct wf_run *run, uint32_t t,
                                    struct wf_violation *violation)
 {
@@ -267,6 +287,7 @@ bool wf_inv_check_state(const struct wf_state *state, struct wf_violation *viola
             if (!check_attempts_bounded(run, t, violation) ||
                 !check_completed_started(run, t, violation) ||
                 !check_deps_before_start(run, t, violation) ||
+                !check_ready_once_unblocked(run, t, violation) ||
                 !check_attempt_history(run, t, clock, violation)) {
                 return false;
             }

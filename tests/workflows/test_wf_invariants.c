@@ -109,6 +109,37 @@ Test(wf_invariants, attempts_bounded)
                            "policy allows 3");
 }
 
+/* attempts_bounded: a task that may still start has an attempt left. */
+Test(wf_invariants, attempts_bounded_ready_needs_an_attempt_left)
+{
+    struct wf_run *run = hello(150); /* transform running attempt 1 of 3 */
+    struct wf_task_run *transform = &run->tasks[1];
+    transform->attempt_log[0].outcome = WF_ATTEMPT_FAILED;
+    transform->attempt_log[0].ended_ms = driver->state->clock_ms;
+    set_task_state(run, 1, WF_TASK_READY);
+    struct wf_violation violation;
+    cr_assert(wf_inv_check_state(driver->state, &violation), "%s", violation.text);
+    run->def.tasks[1].retry.max_attempts = 1;
+    expect_state_violation("attempts_bounded: workflow 'hello' task 'transform' is Ready after 1 "
+                           "of 1 attempts");
+}
+
+/* ready_once_unblocked: a live workflow's task waiting on dependencies that all completed. */
+Test(wf_invariants, ready_once_unblocked)
+{
+    struct wf_run *run = hello(50); /* fetch running, transform pending */
+    struct wf_task_run *fetch = &run->tasks[0];
+    fetch->attempt_log[0].outcome = WF_ATTEMPT_COMPLETED;
+    fetch->attempt_log[0].ended_ms = driver->state->clock_ms;
+    fetch->completed_ms = driver->state->clock_ms;
+    set_task_state(run, 0, WF_TASK_COMPLETED);
+    expect_state_violation("ready_once_unblocked: workflow 'hello' (Running) task 'transform' is "
+                           "Pending with every dependency Completed");
+    set_workflow_state(run, WF_WORKFLOW_CANCELLED); /* its tasks froze: no longer checked */
+    struct wf_violation violation;
+    cr_assert(wf_inv_check_state(driver->state, &violation), "%s", violation.text);
+}
+
 /* attempt_history: an open attempt that is not the last, a Running task without an open attempt,
  * a closed attempt ending before it started, a retry pending on a task that never ran. */
 Test(wf_invariants, attempt_history)

@@ -416,3 +416,40 @@ Test(wf_snapshot, restore_refuses_tasks_without_attempts_left_that_may_start)
                                   "'payments' task 'charge' is Ready after 1 of 1 attempts");
     wfd_destroy(driver);
 }
+
+/* Invariant ready_once_unblocked: in a live workflow, a task waiting only for its dependencies
+ * becomes Ready in the same entry that completes the last of them. A snapshot in which one still
+ * waits with every dependency Completed must be refused: nothing would ever promote it (promotion
+ * happens only when a task completes), so the workflow would hang for good. */
+Test(wf_snapshot, restore_refuses_a_task_left_waiting_with_its_dependencies_done)
+{
+    struct wfd *driver = charge_retry_pending();
+    struct wf_run *run = &driver->state->runs[0];
+    struct wf_error error;
+    cr_assert(round_trip(driver->state, &error), "%s", error.text);
+    struct wf_task_run *charge = &run->tasks[1];
+    struct wf_task_run *ship = &run->tasks[2];
+    /* charge completes at 300, but ship is left Pending */
+    driver->state->clock_ms = 300;
+    charge->retry_pending = false;
+    charge->attempts = 2;
+    charge->attempt_log[1] = (struct wf_attempt){ .outcome = WF_ATTEMPT_COMPLETED,
+                                                  .started_ms = 250,
+                                                  .lease_deadline_ms = 1250,
+                                                  .ended_ms = 300 };
+    charge->completed_ms = 300;
+    driver->state->counters.tasks_by_state[WF_TASK_PENDING]--;
+    driver->state->counters.tasks_by_state[WF_TASK_COMPLETED]++;
+    charge->state = WF_TASK_COMPLETED;
+    cr_assert_eq(ship->state, WF_TASK_PENDING);
+    expect_refused(driver->state, "snapshot: inconsistent state: ready_once_unblocked: workflow "
+                                  "'payments' (Running) task 'ship' is Pending with every "
+                                  "dependency Completed");
+    /* the same state in a cancelled workflow is fine: its tasks froze as they were */
+    driver->state->counters.workflows_by_state[WF_WORKFLOW_RUNNING]--;
+    driver->state->counters.workflows_by_state[WF_WORKFLOW_CANCELLED]++;
+    run->state = WF_WORKFLOW_CANCELLED;
+    run->ended_ms = 300;
+    cr_assert(round_trip(driver->state, &error), "%s", error.text);
+    wfd_destroy(driver);
+}
