@@ -453,3 +453,58 @@ Test(wf_snapshot, restore_refuses_a_task_left_waiting_with_its_dependencies_done
     cr_assert(round_trip(driver->state, &error), "%s", error.text);
     wfd_destroy(driver);
 }
+
+/* Invariants run_history, completed_started and attempt_history cover what apply writes beside
+ * the states: a snapshot whose run was submitted after its own index (a later submit would then
+ * sort before it, and that state's snapshot would be refused), whose live run has an end time,
+ * whose unfinished task has an output, or whose attempt carries an error kind its outcome cannot
+ * have (text that reaches history lines unchecked) is refused, each with the field named. */
+Test(wf_snapshot, restore_refuses_fields_apply_never_writes)
+{
+    struct wfd *driver = charge_retry_pending();
+    struct wf_state *state = driver->state;
+    struct wf_run *run = &state->runs[0];
+    struct wf_task_run *reserve = &run->tasks[0];
+    struct wf_task_run *charge = &run->tasks[1];
+    struct wf_task_run *ship = &run->tasks[2];
+    struct wf_error error;
+    cr_assert(round_trip(state, &error), "%s", error.text);
+
+    run->submit_index = state->applied_index + 1;
+    expect_refused(state, "snapshot: inconsistent state: run_history: workflow 'payments' "
+                          "submitted at index 6, not in 1..5 (the applied index)");
+    run->submit_index = 1;
+    run->ended_ms = 150;
+    expect_refused(state, "snapshot: inconsistent state: run_history: workflow 'payments' is "
+                          "Running with ended_ms 150");
+    run->ended_ms = 0;
+    run->submitted_ms = state->clock_ms + 1;
+    expect_refused(state, "snapshot: inconsistent state: run_history: workflow 'payments' "
+                          "submitted at 201 after the clock 200");
+    run->submitted_ms = 0;
+    cr_assert(round_trip(state, &error), "%s", error.text);
+
+    ship->output_len = 3;
+    expect_refused(state, "snapshot: inconsistent state: completed_started: workflow 'payments' "
+                          "task 'ship' is Pending with an output or a completion time");
+    ship->output_len = 0;
+    reserve->completed_ms = 99;
+    expect_refused(state, "snapshot: inconsistent state: completed_started: workflow 'payments' "
+                          "task 'reserve' completed at 99, its attempt 1 ended at 100");
+    reserve->completed_ms = 100;
+    cr_assert(round_trip(state, &error), "%s", error.text);
+
+    strcpy(charge->attempt_log[0].error_kind, "bad kind\n");
+    expect_refused(state, "snapshot: inconsistent state: attempt_history: workflow 'payments' "
+                          "task 'charge' attempt 1 is failed with error kind 'bad kind");
+    strcpy(charge->attempt_log[0].error_kind, "");
+    expect_refused(state, "snapshot: inconsistent state: attempt_history: workflow 'payments' "
+                          "task 'charge' attempt 1 is failed with error kind ''");
+    strcpy(charge->attempt_log[0].error_kind, "gateway_timeout");
+    strcpy(reserve->attempt_log[0].error_kind, "boom");
+    expect_refused(state, "snapshot: inconsistent state: attempt_history: workflow 'payments' "
+                          "task 'reserve' attempt 1 is completed with error kind 'boom'");
+    strcpy(reserve->attempt_log[0].error_kind, "");
+    cr_assert(round_trip(state, &error), "%s", error.text);
+    wfd_destroy(driver);
+}
