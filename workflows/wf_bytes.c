@@ -234,8 +234,13 @@ bool wf_get_str8(struct wf_reader *reader, const char *field, char *out, size_t 
         return wf_reader_fail(reader, "%s: length %u exceeds the maximum %zu at byte %zu", field,
                               (unsigned)len, len_max, reader->pos - 1);
     }
+    size_t at = reader->pos;
     if (!wf_get_bytes(reader, field, out, len)) {
         return false;
+    }
+    const char *nul = memchr(out, '\0', len);
+    if (nul != NULL) { /* its prefix would be read: one string, many encodings */
+        return wf_reader_fail(reader, "%s: NUL byte at byte %zu", field, at + (size_t)(nul - out));
     }
     out[len] = '\0';
     return true;

@@ -68,7 +68,8 @@ bool wf_get_u16(struct wf_reader *reader, const char *field, uint16_t *out);
 bool wf_get_u32(struct wf_reader *reader, const char *field, uint32_t *out);
 bool wf_get_u64(struct wf_reader *reader, const char *field, uint64_t *out);
 bool wf_get_bytes(struct wf_reader *reader, const char *field, void *out, size_t len);
-/* A str8 of at most `len_max` bytes into `out` (capacity len_max + 1), NUL-terminated. */
+/* A str8 of at most `len_max` bytes, none of them NUL, into `out` (capacity len_max + 1),
+ * NUL-terminated. */
 bool wf_get_str8(struct wf_reader *reader, const char *field, char *out, size_t len_max);
 /* A blob16 of at most `len_max` bytes into `out`; its length in *len_out. */
 bool wf_get_blob16(struct wf_reader *reader, const char *field, void *out, size_t len_max,

@@ -4,6 +4,7 @@
 
 #include <criterion/criterion.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -506,5 +507,38 @@ Test(wf_snapshot, restore_refuses_fields_apply_never_writes)
                           "task 'reserve' attempt 1 is completed with error kind 'boom'");
     strcpy(reserve->attempt_log[0].error_kind, "");
     cr_assert(round_trip(state, &error), "%s", error.text);
+    wfd_destroy(driver);
+}
+
+/* Invariant: restore is canonical: a string with a NUL byte inside (here the failed attempt's
+ * error kind "gateway\0timeout", checksum recomputed) is refused, not read as "gateway", which
+ * would give a state whose own snapshot differs from the bytes it was restored from. */
+Test(wf_snapshot, restore_refuses_a_nul_inside_a_string)
+{
+    struct wfd *driver = charge_retry_pending();
+    size_t size = wf_state_snapshot_size(driver->state);
+    uint8_t *bytes = malloc(size);
+    cr_assert_eq(wf_state_snapshot(driver->state, bytes, size), size);
+    const char *kind = "gateway_timeout";
+    uint8_t *at = NULL;
+    for (size_t i = 0; i + strlen(kind) <= size && at == NULL; i++) {
+        at = memcmp(bytes + i, kind, strlen(kind)) == 0 ? bytes + i : NULL;
+    }
+    cr_assert_not_null(at);
+    at[7] = '\0';
+    uint64_t checksum = hash_bytes(bytes, size - 8, 0);
+    for (int i = 0; i < 8; i++) {
+        bytes[size - 8 + i] = (uint8_t)(checksum >> (8 * i));
+    }
+    struct wf_state *restored = wfd_rebuild(driver, 0);
+    struct wf_error error;
+    cr_assert_not(wf_state_restore(restored, bytes, size, &error));
+    char expected[WF_MESSAGE_BYTES_MAX];
+    snprintf(expected, sizeof(expected),
+             "snapshot.runs[0].tasks[1].attempts[0]: NUL byte at byte %zu",
+             (size_t)(at + 7 - bytes));
+    cr_assert_str_eq(error.text, expected);
+    wf_state_destroy(restored);
+    free(bytes);
     wfd_destroy(driver);
 }
