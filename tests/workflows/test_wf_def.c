@@ -339,4 +339,22 @@ Test(wf_def, backoff_arithmetic)
     cr_assert_eq(wf_retry_backoff_ms(&policy, 16), WF_DURATION_MS_MAX, "saturates, no overflow");
     policy.initial_backoff_ms = 0;
     cr_assert_eq(wf_retry_backoff_ms(&policy, 5), 0);
+    /* Short backoffs grow too: truncating to whole milliseconds at every step would keep 1 ms
+     * times 1.5 at 1 ms forever, and 3 ms times 1.5 three times at 9 instead of 10 (10.125). */
+    policy = (struct wf_retry_policy){
+        .max_attempts = 16,
+        .initial_backoff_ms = 1,
+        .multiplier_permille = 1500,
+        .max_backoff_ms = 1000,
+    };
+    const uint64_t slow[] = { 1, 1, 2, 3, 5, 7, 11, 17, 25, 38 }; /* floor(1.5^(n-1)) */
+    for (uint32_t n = 1; n <= 10; n++) {
+        cr_assert_eq(wf_retry_backoff_ms(&policy, n), slow[n - 1], "after attempt %u", n);
+    }
+    policy.initial_backoff_ms = 3;
+    cr_assert_eq(wf_retry_backoff_ms(&policy, 4), 10);
+    policy.multiplier_permille = 1001; /* 1.001^15 = 1.015: 1015.1 ms from 1000 */
+    policy.initial_backoff_ms = 1000;
+    policy.max_backoff_ms = 2000;
+    cr_assert_eq(wf_retry_backoff_ms(&policy, 16), 1015);
 }
