@@ -636,6 +636,7 @@ void wf_state_apply(struct wf_state *state, uint64_t index, const uint8_t *paylo
     assert(state != NULL);
     assert(result != NULL);
     assert(index > state->applied_index); /* entries are applied once, in log order */
+    const uint64_t clock_before = state->clock_ms;
     memset(result, 0, sizeof(*result));
     state->applied_index = index;
     struct apply apply = { .state = state, .index = index, .result = result };
@@ -651,4 +652,6 @@ void wf_state_apply(struct wf_state *state, uint64_t index, const uint8_t *paylo
     }
     dispatch(&apply);
     assert(result->status != WF_OK || result->transitions > 0);
+    assert(state->clock_ms >= clock_before); /* G1: time never goes back */
+    assert(state->run_count <= state->config.workflows_max);
 }
