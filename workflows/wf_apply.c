@@ -374,13 +374,24 @@ static struct wf_attempt *find_open_attempt(struct apply *apply, bool worker_rep
     return attempt;
 }
 
+/*
+ * Resolves a dispatch (start, schedule retry) to its run and task: both must exist, the workflow
+ * must accept the command, and the table must have `event` from the task's state.
+ */
+static bool find_task_for(struct apply *apply, enum wf_task_event event, struct wf_run **run,
+                          struct wf_task_run **task)
+{
+    assert(event == WF_TASK_EV_START || event == WF_TASK_EV_RETRY_DUE);
+    return find_task(apply, run, task) && check_gate(apply, *run) &&
+           check_task_event(apply, *run, *task, event);
+}
+
 static void apply_start(struct apply *apply)
 {
     const struct wf_command *command = apply->command;
     struct wf_run *run;
     struct wf_task_run *task;
-    if (!find_task(apply, &run, &task) || !check_gate(apply, run) ||
-        !check_task_event(apply, run, task, WF_TASK_EV_START)) {
+    if (!find_task_for(apply, WF_TASK_EV_START, &run, &task)) {
         return;
     }
     const struct wf_task_def *def = &run->def.tasks[command->task_index];
@@ -548,8 +559,7 @@ static void apply_schedule_retry(struct apply *apply)
     const struct wf_command *command = apply->command;
     struct wf_run *run;
     struct wf_task_run *task;
-    if (!find_task(apply, &run, &task) || !check_gate(apply, run) ||
-        !check_task_event(apply, run, task, WF_TASK_EV_RETRY_DUE)) {
+    if (!find_task_for(apply, WF_TASK_EV_RETRY_DUE, &run, &task)) {
         return;
     }
     const char *task_id = run->def.tasks[command->task_index].id;
