@@ -408,10 +408,10 @@ out_reader:
 
 uint64_t wf_def_hash(const struct wf_def *def)
 {
-    struct hash_stream stream;
+    struct wf_hasher hasher;
     struct wf_writer writer;
-    hash_stream_init(&stream, 0);
-    wf_writer_init_hash(&writer, &stream);
+    wf_hasher_init(&hasher, 0);
+    wf_writer_init_hash(&writer, &hasher);
     wf_def_encode(def, &writer);
     return wf_writer_digest(&writer);
 }
