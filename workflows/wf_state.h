@@ -143,7 +143,12 @@ uint64_t wf_state_applied_index(const struct wf_state *state);
 uint64_t wf_state_clock_ms(const struct wf_state *state);
 const struct wf_state_config *wf_state_config(const struct wf_state *state);
 
-/* Runs in canonical order (ascending submit_index), i in [0, wf_state_run_count). */
+/*
+ * Runs in canonical order (ascending submit_index), i in [0, wf_state_run_count). The pointers
+ * returned here and by wf_state_find are borrowed views into the state: the run at index i stays
+ * at that address for the state's lifetime, but its contents change with every apply, and a
+ * restore (successful or not) replaces every run.
+ */
 uint32_t wf_state_run_count(const struct wf_state *state);
 const struct wf_run *wf_state_run_at(const struct wf_state *state, uint32_t i);
 /* The run with this id, or NULL (binary search). */
@@ -161,8 +166,10 @@ uint64_t wf_state_hash(const struct wf_state *state);
 
 /*
  * wf_state_hash keeps each run's hash in a cache that apply invalidates for the one run a command
- * names, so hashing after every entry costs one run, not all. This variant ignores the cache and
- * must always agree with it; tests and the simulator's paranoid mode compare the two.
+ * names, so hashing after every entry costs one run, not all. Filling that cache writes through
+ * the const pointer: do not call wf_state_hash concurrently with anything else on the state.
+ * This variant ignores the cache and must always agree with it; tests and the simulator's
+ * paranoid mode compare the two.
  */
 uint64_t wf_state_hash_uncached(const struct wf_state *state);
 
