@@ -313,6 +313,27 @@ Test(wf_transitions, start_must_open_the_next_attempt)
     free(def);
 }
 
+/* Fencing: a schedule_retry names the failed attempt it retries; one naming another attempt (a
+ * duplicate proposal from an earlier retry cycle) is refused as stale, even once the backoff of
+ * the current one has passed. */
+Test(wf_transitions, schedule_retry_must_name_the_failed_attempt)
+{
+    struct wf_def *def = malloc(sizeof(*def));
+    struct wf_state *state = situation(2, def); /* a: attempt 1 failed, retry at 120 */
+    const struct wf_task_run *a = &wf_state_find(state, "w")->tasks[0];
+    for (uint32_t attempt = 0; attempt <= 2; attempt += 2) {
+        struct wf_result result =
+            apply(state, token_command(WF_CMD_SCHEDULE_RETRY, 0, attempt), 5000);
+        cr_assert_eq(result.status, WF_REJECT_STALE, "attempt %u: %s", attempt, result.message);
+        cr_assert(a->retry_pending);
+        cr_assert_eq(a->state, WF_TASK_PENDING);
+    }
+    cr_assert_eq(apply(state, token_command(WF_CMD_SCHEDULE_RETRY, 0, 1), 5000).status, WF_OK);
+    cr_assert_eq(a->state, WF_TASK_READY);
+    wf_state_destroy(state);
+    free(def);
+}
+
 /* Invariant: time gates are re-checked at apply: an expiry before the deadline and a retry before
  * the backoff are refused as too early, whatever the proposer believed. */
 Test(wf_transitions, apply_enforces_deadlines_and_backoff)
