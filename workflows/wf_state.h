@@ -119,8 +119,14 @@ struct wf_result {
  * borrowed for the duration of the call. The callback must not touch the state. */
 typedef void wf_log_fn(void *context, const char *line, size_t len);
 
+/*
+ * workflows_max decides results (a submit beyond it is refused with WF_REJECT_CAPACITY), so it is
+ * part of the replicated state machine's definition: invariant: every replica of a cluster uses
+ * the same value, or they diverge at the first submit one of them refuses. The log callback is
+ * local and may differ.
+ */
 struct wf_state_config {
-    uint32_t workflows_max; /* runs this replica can hold; 1..WF_WORKFLOWS_MAX */
+    uint32_t workflows_max; /* runs this replica can hold; 1..WF_WORKFLOWS_MAX; same everywhere */
     wf_log_fn *log;         /* optional */
     void *log_context;
 };
