@@ -21,7 +21,7 @@ static uint8_t snapshot[FUZZ_SNAPSHOT_BYTES_MAX];
 
 static void fail(const char *what, const char *detail)
 {
-    fprintf(stderr, "test_wf_fuzz: %s: %s\n", what, detail);
+    fprintf(stderr, "fuzz_wf: %s: %s\n", what, detail);
     abort();
 }
 
