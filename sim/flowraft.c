@@ -1,5 +1,6 @@
 /* The flowraft program: global options and dispatch to subcommands. */
 #include "sim/cli.h"
+#include "sim/cmd.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 /* Only subcommands that work are listed here; a new one is added when it is real. */
 static const struct sim_command sim_commands[] = {
+    { "scenario", "check scenario files and print their effective settings", sim_cmd_scenario },
     { NULL, NULL, NULL },
 };
 

@@ -420,7 +420,7 @@ static int sim_parse_target(const char *word, uint32_t nodes, struct sim_target 
 }
 
 /* How many target words an action takes. */
-static int sim_fault_arity(enum sim_fault_action action)
+int sim_fault_arity(enum sim_fault_action action)
 {
     switch (action) {
     case SIM_FAULT_ISOLATE:
@@ -782,4 +782,82 @@ void sim_scenario_swarm(struct sim_scenario *s, struct sim_chooser *chooser, cha
              s->drop, s->duplicate, s->corrupt, s->partitions.every_us / 1000,
              s->clogging.every_us / 1000, s->crashes.every_us / 1000, s->pauses.every_us / 1000,
              s->write_error, s->read_error, s->bit_flip, s->torn_write, s->lost_write);
+}
+
+static void sim_print_rate(FILE *out, const char *section, const char *length_key,
+                           const struct sim_fault_rate *rate)
+{
+    char dist[160];
+    sim_dist_format(&rate->length, dist, sizeof(dist));
+    if (rate->every_us == 0) {
+        fprintf(out, "[%s] off\n", section);
+        return;
+    }
+    fprintf(out, "[%s] every = %" PRIu64 "us, %s = %s\n", section, rate->every_us, length_key,
+            dist);
+}
+
+void sim_scenario_print(const struct sim_scenario *s, FILE *out)
+{
+    assert(s != NULL);
+    char dist[160];
+    fprintf(out, "%s (%s): %s\n", s->name, s->path, s->description);
+    fprintf(out,
+            "[cluster] nodes = %" PRIu32 ", tick = %" PRIu64 "us, election timeout = %" PRIu32
+            "..%" PRIu32 " ticks, heartbeat = %" PRIu32 " ticks, batch = %" PRIu32 " entries\n",
+            s->nodes, s->tick_us, s->election_timeout_ticks_min, s->election_timeout_ticks_max,
+            s->heartbeat_ticks, s->batch_entries_max);
+    fprintf(out,
+            "[run] duration = %" PRIu64 "us, liveness_bound = %" PRIu64 "us, events_max = %" PRIu64
+            "\n",
+            s->duration_us, s->liveness_bound_us, s->events_max);
+    sim_dist_format(&s->latency, dist, sizeof(dist));
+    fprintf(out, "[network] latency = %s, drop = %g, duplicate = %g, corrupt = %g\n", dist, s->drop,
+            s->duplicate, s->corrupt);
+    sim_print_rate(out, "partitions", "duration", &s->partitions);
+    sim_print_rate(out, "clogging", "duration", &s->clogging);
+    sim_print_rate(out, "crashes", "downtime", &s->crashes);
+    sim_print_rate(out, "pauses", "duration", &s->pauses);
+    fprintf(out, "[crashes] down_max = %" PRIu32 "\n", s->crashed_nodes_max);
+    sim_dist_format(&s->sync_latency, dist, sizeof(dist));
+    fprintf(out,
+            "[disk] sync_latency = %s, write_error = %g, read_error = %g, bit_flip = %g, "
+            "torn_write = %g, lost_write = %g, corrupt_replicas_max = %" PRIu32 "\n",
+            dist, s->write_error, s->read_error, s->bit_flip, s->torn_write, s->lost_write,
+            s->corrupt_replicas_max);
+    sim_dist_format(&s->think, dist, sizeof(dist));
+    fprintf(out,
+            "[workload] clients = %" PRIu32 ", think = %s, ops = put:%" PRIu32 " get:%" PRIu32
+            " delete:%" PRIu32 " cas:%" PRIu32 ", keys = %" PRIu32 ", request_timeout = %" PRIu64
+            "us\n",
+            s->clients, dist, s->op_weights[SIM_OP_PUT], s->op_weights[SIM_OP_GET],
+            s->op_weights[SIM_OP_DELETE], s->op_weights[SIM_OP_CAS], s->keys,
+            s->request_timeout_us);
+    fprintf(out, "[swarm] enabled = %s\n", s->swarm ? "true" : "false");
+    for (uint32_t i = 0; i < s->fault_count; i++) {
+        const struct sim_scheduled_fault *f = &s->faults[i];
+        fprintf(out, "[schedule] line %" PRIu32 ": at %" PRIu64 "us %s", f->line, f->at_us,
+                sim_fault_action_name(f->action));
+        const struct sim_target *targets[2] = { &f->target, &f->peer };
+        for (int t = 0; t < sim_fault_arity(f->action); t++) {
+            switch (targets[t]->kind) {
+            case SIM_TARGET_NODE:
+                fprintf(out, " %" PRIu32, targets[t]->node + 1);
+                break;
+            case SIM_TARGET_LEADER:
+                fprintf(out, " leader");
+                break;
+            case SIM_TARGET_FOLLOWER:
+                fprintf(out, " follower");
+                break;
+            case SIM_TARGET_RANDOM:
+                fprintf(out, " random");
+                break;
+            }
+        }
+        if (f->duration_us != 0) {
+            fprintf(out, " for %" PRIu64 "us", f->duration_us);
+        }
+        fprintf(out, "\n");
+    }
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define SIM_CLUSTER_NODES_MAX        9u    /* nodes in a scenario's cluster */
 #define SIM_SCENARIO_FAULTS_MAX      64u   /* entries of [schedule] */
@@ -147,6 +148,12 @@ int sim_scenario_parse_string(const char *name, const char *text, struct sim_sce
  * factor in (0, 1]; a kind off in the scenario stays off. Writes a one-line description. */
 void sim_scenario_swarm(struct sim_scenario *scenario, struct sim_chooser *chooser, char *summary,
                         size_t summary_size);
+
+/* Prints the effective settings (defaults included), one section per line. */
+void sim_scenario_print(const struct sim_scenario *scenario, FILE *out);
+
+/* How many target words a scheduled action takes (0, 1 or 2). */
+int sim_fault_arity(enum sim_fault_action action);
 
 const char *sim_fault_action_name(enum sim_fault_action action);
 const char *sim_op_name(enum sim_op op);
