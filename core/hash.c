@@ -27,6 +27,9 @@ uint64_t hash_fold_u64(uint64_t running, uint64_t value)
 void hash_stream_init(struct hash_stream *stream, uint64_t seed)
 {
     assert(stream != NULL);
+    /* xxhash.h: a state not made by XXH3_createState() must be XXH3_INITSTATE'd before a
+     * _withSeed reset, or a stale seed field makes the reset keep a stale derived secret. */
+    XXH3_INITSTATE(&stream->state);
     XXH_errorcode rc = XXH3_64bits_reset_withSeed(&stream->state, seed);
     assert(rc == XXH_OK);
     (void)rc;

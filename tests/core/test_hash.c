@@ -76,3 +76,17 @@ Test(hash, stream_equals_one_shot)
     cr_assert_eq(hash_stream_digest(&stream), 0x0979f786a24edde7ULL);
     cr_assert_eq(hash_stream_digest(&stream), hash_bytes(buffer, sizeof(buffer), 0));
 }
+
+/* Invariant: a reused or dirty stream struct, re-initialised with the same seed, still digests to
+ * the one-shot seeded hash (the derived secret is never taken from stale memory). */
+Test(hash, stream_reinit_with_same_seed_ignores_stale_secret)
+{
+    static uint8_t buffer[1000]; /* longer than 240 bytes: the derived secret is used */
+    fill_xorshift_buffer(buffer, sizeof(buffer));
+    struct hash_stream stream;
+    hash_stream_init(&stream, 7);
+    memset(stream.state.customSecret, 0x5a, sizeof(stream.state.customSecret));
+    hash_stream_init(&stream, 7);
+    hash_stream_update(&stream, buffer, sizeof(buffer));
+    cr_assert_eq(hash_stream_digest(&stream), hash_bytes(buffer, sizeof(buffer), 7));
+}
