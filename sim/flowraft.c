@@ -1,6 +1,7 @@
 /* The flowraft program: global options and dispatch to subcommands. */
 #include "sim/cli.h"
 #include "sim/cmd.h"
+#include "sim/lin_cmd.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 /* Only subcommands that work are listed here; a new one is added when it is real. */
 static const struct sim_command sim_commands[] = {
     { "scenario", "check scenario files and print their effective settings", sim_cmd_scenario },
+    { "lincheck", "check history files for linearizability (Jepsen or FlowRaft format)",
+      sim_cmd_lincheck },
     { NULL, NULL, NULL },
 };
 

@@ -1,0 +1,300 @@
+/* Tests for the node's lifecycle contract: config checks, restore, step errors, accessors, hash. */
+#include "core/raft.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+static struct raft_config config3(uint32_t id)
+{
+    struct raft_config c;
+    raft_config_default(&c);
+    c.id = id;
+    c.voter_count = 3;
+    for (uint32_t i = 0; i < 3; i++) {
+        c.voter_ids[i] = i + 1;
+    }
+    c.seed = 1234;
+    return c;
+}
+
+static struct raft_update step_tick(struct raft_node *node)
+{
+    struct raft_event ev = { .type = RAFT_EVENT_TICK };
+    struct raft_update u;
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_OK);
+    return u;
+}
+
+/* Invariant: the defaults are valid, pre-vote and check-quorum are on, no bugs are set. */
+Test(raft_node, defaults_are_valid_and_safe)
+{
+    struct raft_config c = config3(1);
+    const char *reason = "x";
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_OK);
+    cr_assert_null(reason);
+    cr_assert(c.pre_vote);
+    cr_assert(c.check_quorum);
+    cr_assert_eq(c.test_bugs, 0);
+    cr_assert_geq(RAFT_NODES_MAX, 18, "a 9-node cluster fully replaced fits a joint config");
+}
+
+/* Invariant: every invalid config is refused with a reason naming the field, and create
+ * returns NULL for it. */
+Test(raft_node, invalid_configs_refused_with_reason)
+{
+    struct raft_config c;
+    const char *reason = NULL;
+
+    c = config3(0);
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "id") != NULL);
+    cr_assert_null(raft_node_create(&c));
+
+    c = config3(1);
+    c.voter_ids[2] = 2;
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "voter_ids") != NULL);
+
+    c = config3(1);
+    c.learner_count = 1;
+    c.learner_ids[0] = 3;
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "learner_ids") != NULL);
+
+    c = config3(1);
+    c.heartbeat_interval_ticks = c.election_timeout_ticks_min;
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "election_timeout_ticks_min") != NULL);
+
+    c = config3(1);
+    c.election_timeout_ticks_max = c.election_timeout_ticks_min - 1;
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "election_timeout_ticks_max") != NULL);
+
+    c = config3(1);
+    c.limits.inflight_appends_max = RAFT_INFLIGHT_MAX + 1;
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "inflight_appends_max") != NULL);
+
+    c = config3(1);
+    c.limits.entry_bytes_max = c.limits.append_bytes_max + 1;
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "entry_bytes_max") != NULL);
+
+    c = config3(1);
+    c.limits.log_entries_max = 0;
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "log_entries_max") != NULL);
+    cr_assert_null(raft_node_create(&c));
+
+    c = config3(1);
+    c.test_bugs = 1u << 20;
+    cr_assert_eq(raft_config_check(&c, &reason), RAFT_ERR_INVALID);
+    cr_assert(strstr(reason, "test_bugs") != NULL);
+}
+
+static struct raft_entry e(uint64_t index, uint64_t term, const char *text)
+{
+    return (struct raft_entry){ index, term, RAFT_ENTRY_COMMAND, (uint32_t)strlen(text),
+                                (const uint8_t *)text };
+}
+
+/* Invariant: restore refuses inconsistent recovered state (gaps, decreasing terms, terms above
+ * the hard state, commit beyond the log), says why, and leaves the node untouched. */
+Test(raft_node, restore_rejects_inconsistent_state)
+{
+    struct raft_config c = config3(1);
+    struct raft_entry gap[2] = { e(1, 1, "a"), e(3, 1, "b") };
+    struct raft_entry down[2] = { e(1, 2, "a"), e(2, 1, "b") };
+    struct raft_entry ok[2] = { e(1, 1, "a"), e(2, 2, "b") };
+    struct {
+        struct raft_restore r;
+        const char *needle;
+    } cases[] = {
+        { { { 2, 0, 0 }, NULL, gap, 2 }, "index 3" },
+        { { { 2, 0, 0 }, NULL, down, 2 }, "term 1" },
+        { { { 1, 0, 0 }, NULL, ok, 2 }, "hard state term 1" },
+        { { { 2, 0, 3 }, NULL, ok, 2 }, "commit 3" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct raft_node *node = raft_node_create(&c);
+        cr_assert_eq(raft_node_restore(node, &cases[i].r), RAFT_ERR_CORRUPT, "case %zu", i);
+        cr_assert(strstr(raft_node_errmsg(node), cases[i].needle) != NULL, "case %zu: '%s'", i,
+                  raft_node_errmsg(node));
+        cr_assert_eq(raft_node_last_index(node), 0);
+        cr_assert_eq(raft_node_term(node), 0);
+        raft_node_destroy(node);
+    }
+}
+
+/* Invariant: a recovered log larger than the limits is refused (RAFT_ERR_BUSY), not truncated. */
+Test(raft_node, restore_refuses_log_beyond_limits)
+{
+    struct raft_config c = config3(1);
+    c.limits.log_entries_max = 2;
+    struct raft_entry es[3] = { e(1, 1, "a"), e(2, 1, "b"), e(3, 1, "c") };
+    struct raft_node *node = raft_node_create(&c);
+    struct raft_restore r = { { 1, 0, 0 }, NULL, es, 3 };
+    cr_assert_eq(raft_node_restore(node, &r), RAFT_ERR_BUSY);
+    cr_assert(strstr(raft_node_errmsg(node), "log_entries_max") != NULL);
+    cr_assert_eq(raft_node_last_index(node), 0);
+    raft_node_destroy(node);
+}
+
+/* Invariant: a restored node has its hard state and log, counts it durable, re-applies committed
+ * entries from 1 in its first update, asks nothing to be persisted again, and refuses a second
+ * restore. */
+Test(raft_node, restore_then_first_update)
+{
+    struct raft_config c = config3(2);
+    struct raft_entry es[3] = { e(1, 1, "a"), e(2, 2, "b"), e(3, 2, "c") };
+    struct raft_node *node = raft_node_create(&c);
+    struct raft_restore r = { { 3, 1, 2 }, NULL, es, 3 };
+    cr_assert_eq(raft_node_restore(node, &r), RAFT_OK);
+    cr_assert_eq(raft_node_term(node), 3);
+    cr_assert_eq(raft_node_vote(node), 1);
+    cr_assert_eq(raft_node_commit_index(node), 2);
+    cr_assert_eq(raft_node_last_index(node), 3);
+    cr_assert_eq(raft_node_last_term(node), 2);
+    cr_assert_eq(raft_node_persisted_index(node), 3);
+    struct raft_update u = step_tick(node);
+    cr_assert_eq(u.entry_count, 0);
+    cr_assert_not(u.hard_state_changed);
+    cr_assert_eq(u.committed_count, 2);
+    cr_assert_eq(u.committed[0].index, 1);
+    cr_assert(memcmp(u.committed[1].data, "b", 1) == 0);
+    cr_assert_eq(raft_node_restore(node, &r), RAFT_ERR_INVALID, "only before the first step");
+    raft_node_destroy(node);
+}
+
+/* Invariant: malformed events are refused with RAFT_ERR_INVALID and change nothing; messages for
+ * another node are ignored. */
+Test(raft_node, malformed_events_refused)
+{
+    struct raft_config c = config3(1);
+    struct raft_node *node = raft_node_create(&c);
+    uint64_t hash = raft_state_hash(node);
+    struct raft_update u;
+    struct raft_event ev = { .type = (enum raft_event_type)99 };
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_ERR_INVALID);
+    ev = (struct raft_event){ .type = RAFT_EVENT_APPLIED };
+    ev.applied.index = 5;
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_ERR_INVALID, "applied beyond what was handed out");
+    cr_assert(strstr(raft_node_errmsg(node), "applied") != NULL);
+    ev = (struct raft_event){ .type = RAFT_EVENT_RECEIVE };
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_ERR_INVALID, "receive without a message");
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_VOTE;
+    m.from = 2;
+    m.to = 3; /* not us */
+    m.term = 50;
+    ev.receive.message = &m;
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_OK);
+    cr_assert_eq(u.message_count, 0);
+    cr_assert_eq(raft_node_term(node), 0);
+    m.to = 1;
+    m.type = (enum raft_message_type)42;
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_ERR_INVALID);
+    cr_assert_eq(raft_state_hash(node), hash);
+    raft_node_destroy(node);
+}
+
+/* Invariant: the state hash covers protocol state but not timers: equal nodes hash equal,
+ * a tick that does not fire leaves it, a term change moves it. */
+Test(raft_node, state_hash_tracks_protocol_state_only)
+{
+    struct raft_config c = config3(1);
+    struct raft_node *a = raft_node_create(&c);
+    c.seed = 999; /* different timeouts, same protocol state */
+    struct raft_node *b = raft_node_create(&c);
+    cr_assert_eq(raft_state_hash(a), raft_state_hash(b));
+    step_tick(a);
+    cr_assert_eq(raft_state_hash(a), raft_state_hash(b));
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_HEARTBEAT;
+    m.from = 2;
+    m.to = 1;
+    m.term = 3;
+    struct raft_event ev = { .type = RAFT_EVENT_RECEIVE };
+    ev.receive.message = &m;
+    struct raft_update u;
+    raft_step(b, &ev, &u);
+    cr_assert_neq(raft_state_hash(a), raft_state_hash(b));
+    raft_node_destroy(a);
+    raft_node_destroy(b);
+}
+
+/* Invariant: a single-node cluster elects itself and commits its own entries once persisted. */
+Test(raft_node, single_node_cluster_commits_after_persist)
+{
+    struct raft_config c;
+    raft_config_default(&c);
+    c.id = 1;
+    c.voter_count = 1;
+    c.voter_ids[0] = 1;
+    struct raft_node *node = raft_node_create(&c);
+    struct raft_update u;
+    for (int t = 0; t < 50 && raft_node_role(node) != RAFT_LEADER; t++) {
+        u = step_tick(node);
+    }
+    cr_assert_eq(raft_node_role(node), RAFT_LEADER);
+    cr_assert_eq(u.message_count, 0);
+    cr_assert_eq(u.entry_count, 1, "the no-op");
+    struct raft_event ev = { .type = RAFT_EVENT_PROPOSE };
+    ev.propose.data = "k";
+    ev.propose.data_len = 1;
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_OK);
+    cr_assert_eq(u.proposed_index, 2);
+    cr_assert_eq(raft_node_commit_index(node), 0, "nothing durable yet");
+    ev = (struct raft_event){ .type = RAFT_EVENT_PERSISTED };
+    ev.persisted.index = 2;
+    ev.persisted.term = 1;
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_OK);
+    cr_assert_eq(raft_node_commit_index(node), 2);
+    cr_assert_eq(u.committed_count, 2);
+    cr_assert(u.hard_state_changed);
+    cr_assert_eq(u.hard_state.commit, 2, "commit is part of the persisted hard state");
+    raft_node_destroy(node);
+}
+
+/* Invariant: an update never carries more than messages_per_update_max messages. */
+Test(raft_node, messages_per_update_bounded)
+{
+    struct raft_config c;
+    raft_config_default(&c);
+    c.id = 1;
+    c.voter_count = 9;
+    for (uint32_t i = 0; i < 9; i++) {
+        c.voter_ids[i] = i + 1;
+    }
+    c.pre_vote = false;
+    c.limits.messages_per_update_max = 3;
+    struct raft_node *node = raft_node_create(&c);
+    for (int t = 0; t < 50; t++) {
+        struct raft_update u = step_tick(node);
+        cr_assert_leq(u.message_count, 3);
+    }
+    raft_node_destroy(node);
+}
+
+/* Invariant: names exist for every role, message, entry, event and error. */
+Test(raft_node, names_for_traces)
+{
+    for (int r = RAFT_FOLLOWER; r <= RAFT_LEADER; r++) {
+        cr_assert_str_neq(raft_role_name((enum raft_role)r), "unknown-role");
+    }
+    for (int t = 1; t <= RAFT_MESSAGE_TYPE_COUNT; t++) {
+        cr_assert_str_neq(raft_message_type_name((enum raft_message_type)t), "unknown-message");
+    }
+    for (int t = RAFT_EVENT_TICK; t <= RAFT_EVENT_CHANGE_CONFIG; t++) {
+        cr_assert_str_neq(raft_event_type_name((enum raft_event_type)t), "unknown-event");
+    }
+    for (int t = RAFT_ENTRY_NOOP; t <= RAFT_ENTRY_CONFIG; t++) {
+        cr_assert_str_neq(raft_entry_type_name((enum raft_entry_type)t), "unknown-entry");
+    }
+    for (int err = RAFT_OK; err >= RAFT_ERR_DECODE; err--) {
+        cr_assert_str_neq(raft_strerror(err), "unknown error");
+    }
+}
