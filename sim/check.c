@@ -10,12 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sim_check_fail(struct sim_checker *c, const char *invariant, uint32_t node_a,
-                           uint32_t node_b, uint64_t term, uint64_t index, const char *format, ...)
-    __attribute__((format(printf, 7, 8)));
-
-static void sim_check_fail(struct sim_checker *c, const char *invariant, uint32_t node_a,
-                           uint32_t node_b, uint64_t term, uint64_t index, const char *format, ...)
+void sim_check_violation(struct sim_checker *c, const char *invariant, uint32_t node_a,
+                         uint32_t node_b, uint64_t term, uint64_t index, const char *format, ...)
 {
     if (c->violated) {
         return;
@@ -35,7 +31,7 @@ static void sim_check_fail(struct sim_checker *c, const char *invariant, uint32_
 static void sim_check_oom(struct sim_checker *c, const char *what)
 {
     c->out_of_memory = 1;
-    sim_check_fail(c, "checker_limit", 0, 0, 0, 0, "the checker could not track %s", what);
+    sim_check_violation(c, "checker_limit", 0, 0, 0, 0, "the checker could not track %s", what);
 }
 
 /* Grows `array` so that `index` is valid; new values are 0. Returns 0 or -1. */
@@ -154,14 +150,15 @@ static void sim_check_completeness(struct sim_checker *c, uint32_t node, uint64_
     }
     c->checks++;
     if (log->last < committed) {
-        sim_check_fail(c, "leader_completeness", node + 1, 0, term, committed,
-                       "node %u became leader of term %" PRIu64 " with a log ending at %" PRIu64
-                       ", but entries up to %" PRIu64 " are committed",
-                       node + 1, term, log->last, committed);
+        sim_check_violation(c, "leader_completeness", node + 1, 0, term, committed,
+                            "node %u became leader of term %" PRIu64
+                            " with a log ending at %" PRIu64 ", but entries up to %" PRIu64
+                            " are committed",
+                            node + 1, term, log->last, committed);
         return;
     }
     if (log->chains[committed] != c->committed.values[committed]) {
-        sim_check_fail(
+        sim_check_violation(
             c, "leader_completeness", node + 1, 0, term, committed,
             "node %u became leader of term %" PRIu64
             " with a log that differs from the committed log at or before index %" PRIu64,
@@ -175,9 +172,9 @@ void sim_check_state(struct sim_checker *c, uint32_t node, int leader, uint64_t 
     struct sim_check_node *n = &c->nodes[node];
     c->checks++;
     if (term < n->term) {
-        sim_check_fail(c, "term_monotonic", node + 1, 0, term, 0,
-                       "node %u's term went back from %" PRIu64 " to %" PRIu64, node + 1, n->term,
-                       term);
+        sim_check_violation(c, "term_monotonic", node + 1, 0, term, 0,
+                            "node %u's term went back from %" PRIu64 " to %" PRIu64, node + 1,
+                            n->term, term);
     }
     n->append_only = leader && n->leader && n->term == term;
     if (leader && !(n->leader && n->term == term)) {
@@ -187,9 +184,9 @@ void sim_check_state(struct sim_checker *c, uint32_t node, int leader, uint64_t 
         }
         uint64_t previous = c->leader_of_term.values[term];
         if (previous != 0 && previous != node + 1) {
-            sim_check_fail(c, "election_safety", (uint32_t)previous, node + 1, term, 0,
-                           "two leaders in term %" PRIu64 ": node %" PRIu64 " and node %u", term,
-                           previous, node + 1);
+            sim_check_violation(c, "election_safety", (uint32_t)previous, node + 1, term, 0,
+                                "two leaders in term %" PRIu64 ": node %" PRIu64 " and node %u",
+                                term, previous, node + 1);
         }
         c->leader_of_term.values[term] = node + 1;
         sim_check_completeness(c, node, term);
@@ -207,9 +204,10 @@ void sim_check_truncate(struct sim_checker *c, uint32_t node, uint64_t from_inde
         return;
     }
     if (n->append_only) {
-        sim_check_fail(c, "leader_append_only", node + 1, 0, n->term, from_index,
-                       "leader node %u truncated its log from index %" PRIu64 " in term %" PRIu64,
-                       node + 1, from_index, n->term);
+        sim_check_violation(c, "leader_append_only", node + 1, 0, n->term, from_index,
+                            "leader node %u truncated its log from index %" PRIu64
+                            " in term %" PRIu64,
+                            node + 1, from_index, n->term);
     }
     n->log.last = from_index - 1;
 }
@@ -227,11 +225,11 @@ static void sim_check_matching(struct sim_checker *c, uint32_t node, uint64_t in
          slot = c->match_pool[slot - 1].next) {
         if (c->match_pool[slot - 1].term == term) {
             if (c->match_pool[slot - 1].chain != chain) {
-                sim_check_fail(c, "log_matching", node + 1, 0, term, index,
-                               "node %u holds an entry at index %" PRIu64 " term %" PRIu64
-                               " whose log up to there differs from another node's entry with "
-                               "the same index and term",
-                               node + 1, index, term);
+                sim_check_violation(c, "log_matching", node + 1, 0, term, index,
+                                    "node %u holds an entry at index %" PRIu64 " term %" PRIu64
+                                    " whose log up to there differs from another node's entry with "
+                                    "the same index and term",
+                                    node + 1, index, term);
             }
             return;
         }
@@ -263,14 +261,15 @@ void sim_check_append(struct sim_checker *c, uint32_t node, uint64_t index, uint
     assert(node < c->node_count);
     struct sim_check_node *n = &c->nodes[node];
     if (n->append_only && index <= n->log.last) {
-        sim_check_fail(c, "leader_append_only", node + 1, 0, n->term, index,
-                       "leader node %u overwrote its entry at index %" PRIu64 " in term %" PRIu64,
-                       node + 1, index, n->term);
+        sim_check_violation(c, "leader_append_only", node + 1, 0, n->term, index,
+                            "leader node %u overwrote its entry at index %" PRIu64
+                            " in term %" PRIu64,
+                            node + 1, index, n->term);
     }
     if (index > n->log.last + 1) {
-        sim_check_fail(c, "log_contiguous", node + 1, 0, term, index,
-                       "node %u appended index %" PRIu64 " after its last index %" PRIu64, node + 1,
-                       index, n->log.last);
+        sim_check_violation(c, "log_contiguous", node + 1, 0, term, index,
+                            "node %u appended index %" PRIu64 " after its last index %" PRIu64,
+                            node + 1, index, n->log.last);
         return;
     }
     if (sim_check_log_reserve(&n->log, index) != 0) {
@@ -289,9 +288,9 @@ void sim_check_commit(struct sim_checker *c, uint32_t node, uint64_t commit)
     assert(node < c->node_count);
     struct sim_check_node *n = &c->nodes[node];
     if (commit < n->commit) {
-        sim_check_fail(c, "commit_monotonic", node + 1, 0, n->term, commit,
-                       "node %u's commit index went back from %" PRIu64 " to %" PRIu64, node + 1,
-                       n->commit, commit);
+        sim_check_violation(c, "commit_monotonic", node + 1, 0, n->term, commit,
+                            "node %u's commit index went back from %" PRIu64 " to %" PRIu64,
+                            node + 1, n->commit, commit);
     }
     if (commit == n->commit || commit == 0) {
         n->commit = commit;
@@ -299,18 +298,29 @@ void sim_check_commit(struct sim_checker *c, uint32_t node, uint64_t commit)
     }
     n->commit = commit;
     if (commit > n->log.last) {
-        sim_check_fail(c, "commit_safety", node + 1, 0, n->term, commit,
-                       "node %u committed index %" PRIu64 " beyond its last entry %" PRIu64,
-                       node + 1, commit, n->log.last);
+        sim_check_violation(c, "commit_safety", node + 1, 0, n->term, commit,
+                            "node %u committed index %" PRIu64 " beyond its last entry %" PRIu64,
+                            node + 1, commit, n->log.last);
         return;
+    }
+    if (n->leader && n->log.terms[commit] != n->term) {
+        /* Figure 2: a leader advances its commit only to an entry of its own term; earlier
+         * entries are committed through it (§5.4.2, Figure 8). */
+        sim_check_violation(c, "commit_current_term", node + 1, 0, n->term, commit,
+                            "leader node %u of term %" PRIu64
+                            " advanced its commit to index %" PRIu64 ", an entry of term %" PRIu64
+                            " (§5.4.2: only current-term entries are "
+                            "committed by counting replicas)",
+                            node + 1, n->term, commit, n->log.terms[commit]);
     }
     c->checks++;
     uint64_t shared = commit < c->committed_last ? commit : c->committed_last;
     if (shared > 0 && n->log.chains[shared] != c->committed.values[shared]) {
-        sim_check_fail(c, "commit_safety", node + 1, 0, n->log.terms[shared], shared,
-                       "node %u committed a log that differs from the entries already committed "
-                       "at or before index %" PRIu64,
-                       node + 1, shared);
+        sim_check_violation(
+            c, "commit_safety", node + 1, 0, n->log.terms[shared], shared,
+            "node %u committed a log that differs from the entries already committed "
+            "at or before index %" PRIu64,
+            node + 1, shared);
         return;
     }
     if (commit <= c->committed_last) {
@@ -345,10 +355,10 @@ void sim_check_vote_granted(struct sim_checker *c, uint32_t node, uint64_t term,
     c->checks++;
     uint64_t previous = n->votes.values[term];
     if (previous != 0 && previous != (uint64_t)candidate + 1) {
-        sim_check_fail(c, "vote_once", node + 1, candidate + 1, term, 0,
-                       "node %u granted two votes in term %" PRIu64 ": to node %" PRIu64
-                       " and to node %u",
-                       node + 1, term, previous, candidate + 1);
+        sim_check_violation(c, "vote_once", node + 1, candidate + 1, term, 0,
+                            "node %u granted two votes in term %" PRIu64 ": to node %" PRIu64
+                            " and to node %u",
+                            node + 1, term, previous, candidate + 1);
     }
     n->votes.values[term] = (uint64_t)candidate + 1;
 }
@@ -381,24 +391,25 @@ void sim_check_restart(struct sim_checker *c, uint32_t node, uint64_t term, uint
     struct sim_check_node *n = &c->nodes[node];
     c->checks++;
     if (term < n->durable_term || term < n->sent_term) {
-        sim_check_fail(c, "term_monotonic", node + 1, 0, term, 0,
-                       "node %u restarted in term %" PRIu64 " although it had stored term %" PRIu64
-                       " and sent messages in term %" PRIu64
-                       " (was state sent before it was durable?)",
-                       node + 1, term, n->durable_term, n->sent_term);
+        sim_check_violation(
+            c, "term_monotonic", node + 1, 0, term, 0,
+            "node %u restarted in term %" PRIu64 " although it had stored term %" PRIu64
+            " and sent messages in term %" PRIu64 " (was state sent before it was durable?)",
+            node + 1, term, n->durable_term, n->sent_term);
     }
     uint64_t granted = sim_check_array_get(&n->votes, term);
     /* `granted` holds the candidate's index + 1, which is its 1-based id, like `vote` */
     if (granted != 0 && (uint64_t)vote != granted) {
-        sim_check_fail(c, "vote_once", node + 1, (uint32_t)granted, term, 0,
-                       "node %u restarted in term %" PRIu64 " with vote %u although it had "
-                       "granted its vote in that term to node %" PRIu64,
-                       node + 1, term, vote, granted);
+        sim_check_violation(c, "vote_once", node + 1, (uint32_t)granted, term, 0,
+                            "node %u restarted in term %" PRIu64 " with vote %u although it had "
+                            "granted its vote in that term to node %" PRIu64,
+                            node + 1, term, vote, granted);
     }
     if (commit < n->durable_commit) {
-        sim_check_fail(c, "commit_monotonic", node + 1, 0, term, commit,
-                       "node %u restarted with commit %" PRIu64 " below its stored commit %" PRIu64,
-                       node + 1, commit, n->durable_commit);
+        sim_check_violation(c, "commit_monotonic", node + 1, 0, term, commit,
+                            "node %u restarted with commit %" PRIu64
+                            " below its stored commit %" PRIu64,
+                            node + 1, commit, n->durable_commit);
     }
     n->term = term;
     n->commit = 0;
@@ -411,10 +422,10 @@ void sim_check_applied(struct sim_checker *c, uint32_t node, uint64_t index, uin
     assert(node < c->node_count);
     const struct sim_check_node *n = &c->nodes[node];
     if (index > n->log.last) {
-        sim_check_fail(c, "state_machine_safety", node + 1, 0, n->term, index,
-                       "node %u applied index %" PRIu64 " which is not in its log (last %" PRIu64
-                       ")",
-                       node + 1, index, n->log.last);
+        sim_check_violation(c, "state_machine_safety", node + 1, 0, n->term, index,
+                            "node %u applied index %" PRIu64
+                            " which is not in its log (last %" PRIu64 ")",
+                            node + 1, index, n->log.last);
         return;
     }
     if (sim_check_array_reserve(&c->applied, index, SIM_CHECK_INDEX_MAX) != 0 ||
@@ -427,10 +438,10 @@ void sim_check_applied(struct sim_checker *c, uint32_t node, uint64_t index, uin
     if (c->applied.values[index] == 0) {
         c->applied.values[index] = chain;
     } else if (c->applied.values[index] != chain) {
-        sim_check_fail(c, "state_machine_safety", node + 1, 0, n->log.terms[index], index,
-                       "node %u applied a different entry at index %" PRIu64 " (term %" PRIu64
-                       ") than another node applied there",
-                       node + 1, index, n->log.terms[index]);
+        sim_check_violation(c, "state_machine_safety", node + 1, 0, n->log.terms[index], index,
+                            "node %u applied a different entry at index %" PRIu64 " (term %" PRIu64
+                            ") than another node applied there",
+                            node + 1, index, n->log.terms[index]);
         return;
     }
     uint64_t recorded = c->applied_hash.values[index];
@@ -438,9 +449,9 @@ void sim_check_applied(struct sim_checker *c, uint32_t node, uint64_t index, uin
     if (recorded == 0) {
         c->applied_hash.values[index] = hash;
     } else if (recorded != hash) {
-        sim_check_fail(c, "replica_state_hash", node + 1, 0, n->log.terms[index], index,
-                       "node %u's state machine hashes to %016" PRIx64 " at applied index %" PRIu64
-                       ", another replica's to %016" PRIx64,
-                       node + 1, hash, index, recorded);
+        sim_check_violation(c, "replica_state_hash", node + 1, 0, n->log.terms[index], index,
+                            "node %u's state machine hashes to %016" PRIx64
+                            " at applied index %" PRIu64 ", another replica's to %016" PRIx64,
+                            node + 1, hash, index, recorded);
     }
 }

@@ -17,6 +17,9 @@
  *                         logs are identical up to there (§5.3)
  *   leader_completeness   a new leader holds every entry committed so far (§5.4)
  *   commit_safety         a node's committed prefix agrees with everything committed before
+ *   commit_current_term   a leader advances its commit index only to an entry of its own term
+ *                         (Figure 2; committing an older entry by counting replicas is the
+ *                         Figure 8 bug of §5.4.2)
  *   state_machine_safety  the entry applied at an index is the same on every node (§5.4.3)
  *   replica_state_hash    replicas at the same applied index have the same state-machine hash
  *   term_monotonic        a node's term never decreases, across restarts too: it restarts with a
@@ -121,6 +124,12 @@ void sim_check_restart(struct sim_checker *checker, uint32_t node, uint64_t term
  * `state_hash`. */
 void sim_check_applied(struct sim_checker *checker, uint32_t node, uint64_t index,
                        uint64_t state_hash);
+
+/* A violation found outside the checker (the wire checksum missing a corruption): recorded like
+ * the checker's own, first one wins. Nodes are 1-based ids, 0 for none. */
+void sim_check_violation(struct sim_checker *checker, const char *invariant, uint32_t node_a,
+                         uint32_t node_b, uint64_t term, uint64_t index, const char *format, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* The chain of a node's mirror at `index` (0 if not held). */
 uint64_t sim_check_log_chain(const struct sim_checker *checker, uint32_t node, uint64_t index);

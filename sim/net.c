@@ -86,9 +86,10 @@ void sim_net_release(struct sim_net *net, uint32_t index)
     net->free_slots[net->free_count++] = index;
 }
 
-/* Flips one to SIM_NET_CORRUPT_BITS_MAX bits of the slot's bytes. */
+/* Flips one to SIM_NET_CORRUPT_BITS_MAX bits of the slot's bytes. Flipping one bit twice undoes
+ * it, so the copy counts as corrupted only if its bytes differ from `original` afterwards. */
 static void sim_net_corrupt(struct sim_net *net, struct sim_chooser *chooser,
-                            struct sim_net_slot *slot)
+                            struct sim_net_slot *slot, const uint8_t *original)
 {
     if (slot->len == 0) {
         return;
@@ -98,8 +99,10 @@ static void sim_net_corrupt(struct sim_net *net, struct sim_chooser *chooser,
         uint64_t bit = sim_choose(chooser, SIM_CONCERN_NET_CORRUPT, (uint64_t)slot->len * 8);
         slot->bytes[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
-    slot->corrupted = 1;
-    net->stats.corrupted++;
+    if (memcmp(slot->bytes, original, slot->len) != 0) {
+        slot->corrupted = 1;
+        net->stats.corrupted++;
+    }
 }
 
 /* Schedules one copy: latency, clog, corruption. Returns 0, or -1 if the queue is full. */
@@ -113,7 +116,7 @@ static int sim_net_schedule_copy(struct sim_net *net, struct sim_queue *queue,
         return 0;
     }
     if (sim_choose_chance(chooser, SIM_CONCERN_NET_CORRUPT, net->config.corrupt_probability)) {
-        sim_net_corrupt(net, chooser, &net->slots[index]);
+        sim_net_corrupt(net, chooser, &net->slots[index], bytes);
     }
     const struct sim_dist *latency = &net->config.latency;
     uint64_t drawn = sim_dist_sample(latency, sim_chooser_stream(chooser, SIM_CONCERN_NET_DELAY));

@@ -21,6 +21,7 @@ enum sim_key_type {
     SIM_KEY_OPS,
     SIM_KEY_SHAPES,
     SIM_KEY_STRING,
+    SIM_KEY_TARGET, /* random | leader | follower */
 };
 
 struct sim_key {
@@ -75,6 +76,8 @@ static const struct sim_key sim_keys[] = {
     SIM_KEY("crashes", "downtime", SIM_KEY_DIST, crashes.length, 0, SIM_S(3600), "a distribution"),
     SIM_KEY("crashes", "down_max", SIM_KEY_U32, crashed_nodes_max, 0, SIM_CLUSTER_NODES_MAX,
             "0..9"),
+    SIM_KEY("crashes", "target", SIM_KEY_TARGET, crash_target, 0, 0, "random, leader or follower"),
+    SIM_KEY("pauses", "target", SIM_KEY_TARGET, pause_target, 0, 0, "random, leader or follower"),
     SIM_KEY("pauses", "every", SIM_KEY_DURATION, pauses.every_us, 0, SIM_S(86400),
             "0 (off) or a mean interval"),
     SIM_KEY("pauses", "duration", SIM_KEY_DIST, pauses.length, 0, SIM_S(3600), "a distribution"),
@@ -150,6 +153,8 @@ void sim_scenario_defaults(struct sim_scenario *s)
     s->partitions.length =
         (struct sim_dist){ .kind = SIM_DIST_UNIFORM, .min_us = SIM_S(1), .max_us = SIM_S(5) };
     s->partition_shapes = SIM_SHAPE_ALL;
+    s->crash_target = SIM_TARGET_RANDOM;
+    s->pause_target = SIM_TARGET_RANDOM;
     s->clogging.length =
         (struct sim_dist){ .kind = SIM_DIST_UNIFORM, .min_us = 100000, .max_us = SIM_S(2) };
     s->crashes.length =
@@ -387,6 +392,19 @@ static int sim_key_store(const struct sim_key *key, struct sim_scenario *scenari
         return sim_parse_ops(value, (uint32_t *)(void *)field, problem, size);
     case SIM_KEY_SHAPES:
         return sim_parse_shapes(value, (uint32_t *)(void *)field, problem, size);
+    case SIM_KEY_TARGET: {
+        enum sim_target_kind kind = SIM_TARGET_RANDOM;
+        if (strcmp(value, "leader") == 0) {
+            kind = SIM_TARGET_LEADER;
+        } else if (strcmp(value, "follower") == 0) {
+            kind = SIM_TARGET_FOLLOWER;
+        } else if (strcmp(value, "random") != 0) {
+            snprintf(problem, size, "expected %s, got '%s'", key->help, value);
+            return -1;
+        }
+        memcpy(field, &kind, sizeof(kind));
+        return 0;
+    }
     case SIM_KEY_STRING:
         if (strlen(value) >= key->size) {
             snprintf(problem, size, "longer than %zu characters", key->size - 1);
@@ -818,7 +836,9 @@ void sim_scenario_print(const struct sim_scenario *s, FILE *out)
     sim_print_rate(out, "clogging", "duration", &s->clogging);
     sim_print_rate(out, "crashes", "downtime", &s->crashes);
     sim_print_rate(out, "pauses", "duration", &s->pauses);
-    fprintf(out, "[crashes] down_max = %" PRIu32 "\n", s->crashed_nodes_max);
+    static const char *const target_names[] = { "node", "leader", "follower", "random" };
+    fprintf(out, "[crashes] down_max = %" PRIu32 ", target = %s; [pauses] target = %s\n",
+            s->crashed_nodes_max, target_names[s->crash_target], target_names[s->pause_target]);
     sim_dist_format(&s->sync_latency, dist, sizeof(dist));
     fprintf(out,
             "[disk] sync_latency = %s, write_error = %g, read_error = %g, bit_flip = %g, "

@@ -105,7 +105,9 @@ struct sim_scenario {
     struct sim_fault_rate clogging;
     struct sim_fault_rate crashes; /* length: downtime before the restart */
     struct sim_fault_rate pauses;
-    uint32_t crashed_nodes_max; /* at most this many down at once (default: a minority) */
+    uint32_t crashed_nodes_max;        /* at most this many down at once (default: a minority) */
+    enum sim_target_kind crash_target; /* random crashes hit: random (default), leader, follower */
+    enum sim_target_kind pause_target; /* random pauses hit: random (default), leader, follower */
 
     /* [disk] */
     struct sim_dist sync_latency;
