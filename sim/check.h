@@ -36,7 +36,7 @@
 #define SIM_CHECK_NODES_MAX        16u
 #define SIM_CHECK_INDEX_MAX        (1u << 24) /* highest log index tracked */
 #define SIM_CHECK_TERMS_MAX        (1u << 22) /* highest term tracked */
-#define SIM_CHECK_DETAIL_BYTES_MAX 768
+#define SIM_CHECK_DETAIL_BYTES_MAX 2048
 
 struct sim_check_log {
     uint64_t *terms;  /* terms[i] for i in [1, last]; owned */

@@ -19,6 +19,8 @@ static const struct {
       "the core commits by counting replicas of a previous-term entry (Figure 8)" },
     { "ack-before-sync", SIM_BUG_ACK_BEFORE_SYNC, 1,
       "nodes send messages before their writes are durable" },
+    { "stale-read", SIM_BUG_STALE_READ, 1,
+      "any node answers a get from its local state, without the log" },
 };
 
 int sim_cmd_parse_bug(const char *name, struct sim_run_options *options)

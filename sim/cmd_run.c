@@ -49,11 +49,17 @@ struct sim_cmd_run_args {
 static int sim_cmd_run_parse(int argc, char **argv, int replay, struct sim_cmd_run_args *a)
 {
     static const struct option options[] = {
-        { "help", no_argument, NULL, 'h' },         { "seed", required_argument, NULL, 's' },
-        { "record", required_argument, NULL, 'r' }, { "schedule", required_argument, NULL, 'S' },
-        { "lenient", no_argument, NULL, 'L' },      { "verbose", no_argument, NULL, 'v' },
-        { "node", required_argument, NULL, 'n' },   { "kind", required_argument, NULL, 'k' },
-        { "bug", required_argument, NULL, 'B' },    { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },
+        { "seed", required_argument, NULL, 's' },
+        { "record", required_argument, NULL, 'r' },
+        { "schedule", required_argument, NULL, 'S' },
+        { "lenient", no_argument, NULL, 'L' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "node", required_argument, NULL, 'n' },
+        { "kind", required_argument, NULL, 'k' },
+        { "bug", required_argument, NULL, 'B' },
+        { "history", required_argument, NULL, 'H' },
+        { NULL, 0, NULL, 0 },
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "hs:r:vn:k:", options, NULL)) != -1) {
@@ -98,6 +104,9 @@ static int sim_cmd_run_parse(int argc, char **argv, int replay, struct sim_cmd_r
             if (sim_cmd_parse_bug(optarg, &a->options) != 0) {
                 return -1;
             }
+            break;
+        case 'H':
+            a->options.history_path = optarg;
             break;
         default:
             sim_cmd_run_usage(stderr, replay);

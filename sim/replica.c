@@ -148,8 +148,10 @@ static int replica_read_log(struct replica *r, const struct store_recovery *rec,
             break;
         }
         offsets[*count] = arena->used;
-        memcpy(arena->data + arena->used, e.data, e.data_len);
-        arena->used += e.data_len;
+        if (e.data_len > 0) {
+            memcpy(arena->data + arena->used, e.data, e.data_len);
+            arena->used += e.data_len;
+        }
         (*entries)[*count] = (struct raft_entry){ .index = e.index,
                                                   .term = e.term,
                                                   .type = (enum raft_entry_type)e.type,

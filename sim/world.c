@@ -401,6 +401,10 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
             return -1;
         }
     }
+    if (hist_init(&w->history, HIST_MODEL_KV, SIM_HISTORY_OPS_MAX) != 0) {
+        sim_world_fail(w, "out of memory for the client history");
+        return -1;
+    }
     sim_clients_start(w);
     sim_faults_start(w);
     sim_world_push(w, w->scenario.duration_us, SIM_EV_PHASE_END, 0, 0);
@@ -413,6 +417,7 @@ static void sim_world_teardown(struct sim_world *w)
         sim_node_deinit(&w->nodes[i]);
     }
     sim_check_deinit(&w->checker);
+    hist_free(&w->history);
     sim_net_deinit(&w->net);
     sim_queue_deinit(&w->queue);
 }
@@ -478,6 +483,9 @@ static void sim_world_counters(const struct sim_world *w, struct report_run *r)
     report_run_count(r, "client.unknown", s->client_unknown);
     report_run_count(r, "client.retries", s->client_retries);
     report_run_count(r, "client.timeouts", s->client_timeouts);
+    report_run_count(r, "lin.ops", w->history.ops_count);
+    report_run_count(r, "lin.steps", s->lin_steps);
+    report_run_count(r, "lin.unchecked", s->lin_unchecked + (uint64_t)w->history_full);
     report_run_count(r, "applied", s->applied_entries);
     report_run_count(r, "checks", w->checker.checks);
     report_run_count(r, "decisions", w->chooser.decisions);
@@ -503,6 +511,7 @@ static void sim_world_repro(const struct sim_world *w, struct report_run *r)
         { RAFT_BUG_DOUBLE_VOTE, 0, "double-vote" },
         { RAFT_BUG_COMMIT_PREVIOUS_TERM, 0, "commit-previous-term" },
         { SIM_BUG_ACK_BEFORE_SYNC, 1, "ack-before-sync" },
+        { SIM_BUG_STALE_READ, 1, "stale-read" },
     };
     for (size_t i = 0; i < sizeof(bugs) / sizeof(bugs[0]) && n > 0; i++) {
         uint32_t set = bugs[i].sim ? w->options.sim_bugs : w->options.raft_test_bugs;
@@ -532,7 +541,8 @@ static void sim_world_report(const struct sim_world *w, struct report_run *r)
     r->verdict = w->checker.violated ? REPORT_VIOLATION : REPORT_ERROR;
     snprintf(r->invariant, sizeof(r->invariant), "%s", c->violated ? c->invariant : "error");
     int n = snprintf(r->detail, sizeof(r->detail), "%s\n", c->violated ? c->detail : w->error_text);
-    if (c->violated && n > 0 && (size_t)n < sizeof(r->detail)) {
+    int located = c->violation_nodes[0] != 0 || c->violation_term != 0 || c->violation_index != 0;
+    if (c->violated && located && n > 0 && (size_t)n < sizeof(r->detail)) {
         char nodes[32] = "-";
         if (c->violation_nodes[0] != 0 && c->violation_nodes[1] != 0) {
             snprintf(nodes, sizeof(nodes), "%u, %u", c->violation_nodes[0], c->violation_nodes[1]);
@@ -571,6 +581,7 @@ int sim_run(const struct sim_run_options *options, struct report_run *report)
     if (sim_world_setup(w, options) == 0) {
         sim_world_loop(w);
         sim_clients_finish(w);
+        sim_history_finish(w);
     }
     if (sim_chooser_deinit(&w->chooser) != 0 && !w->error) {
         sim_world_fail(w, "%s", w->chooser.error);

@@ -9,6 +9,7 @@
 #include "sim/net.h"
 #include "sim/queue.h"
 #include "sim/scenario.h"
+#include "sim/hist.h"
 #include "sim/replica.h"
 #include "sim/sim_fs.h"
 
@@ -25,6 +26,7 @@
 /* Simulator-level broken behaviours, for tests proving the checks catch them. */
 enum sim_bug {
     SIM_BUG_ACK_BEFORE_SYNC = 1u << 0, /* messages leave before their persist section is durable */
+    SIM_BUG_STALE_READ = 1u << 1,      /* any node answers a get from its local state at once */
 };
 
 enum sim_event_kind {
@@ -44,12 +46,14 @@ enum sim_event_kind {
     SIM_EV_KIND_COUNT,
 };
 
-#define SIM_NODE_DEFERRED_MAX  4096u /* deliveries waiting for a paused node */
-#define SIM_NODE_PROPOSALS_MAX 1024u /* client proposals awaiting apply per node */
-#define SIM_CLIENT_MAILBOX_MAX 8u    /* replies in flight to one client */
-#define SIM_ACTIVE_FAULTS_MAX  256u  /* partitions, clogs, pauses, crashes active at once */
-#define SIM_TRACE_RECENT       24u   /* events kept for the violation report */
-#define SIM_VALUE_BYTES_MAX    64u   /* client values and reply values */
+#define SIM_NODE_DEFERRED_MAX  4096u        /* deliveries waiting for a paused node */
+#define SIM_NODE_PROPOSALS_MAX 1024u        /* client proposals awaiting apply per node */
+#define SIM_CLIENT_MAILBOX_MAX 8u           /* replies in flight to one client */
+#define SIM_ACTIVE_FAULTS_MAX  256u         /* partitions, clogs, pauses, crashes active at once */
+#define SIM_TRACE_RECENT       24u          /* events kept for the violation report */
+#define SIM_VALUE_BYTES_MAX    64u          /* client values and reply values */
+#define SIM_HISTORY_OPS_MAX    (1u << 18)   /* client operations recorded per run */
+#define SIM_LIN_STEPS_MAX      (1ull << 24) /* linearizability search budget per run */
 
 enum sim_fault_kind {
     SIM_FAULT_KIND_PARTITION,
@@ -171,6 +175,8 @@ struct sim_stats {
     uint64_t client_ok;
     uint64_t client_fail;
     uint64_t client_unknown;
+    uint64_t lin_steps;
+    uint64_t lin_unchecked; /* 1 when the checker ran out of budget (verdict unknown) */
     uint64_t client_retries;
     uint64_t client_timeouts;
     uint64_t held_dropped;
@@ -189,12 +195,13 @@ struct sim_run_options {
     const char *record_path; /* write every decision here, or NULL */
     const char *replay_path; /* take decisions from this schedule, or NULL */
     int replay_lenient;
-    uint32_t raft_test_bugs; /* enum raft_test_bug bits */
-    uint32_t sim_bugs;       /* enum sim_bug bits */
-    FILE *log;               /* readable event log, or NULL */
-    uint32_t log_nodes;      /* bit per node (0-based); 0: all */
-    uint32_t log_kinds;      /* bit per enum sim_event_kind; 0: all but ticks */
-    const char *argv0_hint;  /* how to name the program in reproduce commands ("flowraft") */
+    uint32_t raft_test_bugs;  /* enum raft_test_bug bits */
+    uint32_t sim_bugs;        /* enum sim_bug bits */
+    FILE *log;                /* readable event log, or NULL */
+    uint32_t log_nodes;       /* bit per node (0-based); 0: all */
+    uint32_t log_kinds;       /* bit per enum sim_event_kind; 0: all but ticks */
+    const char *argv0_hint;   /* how to name the program in reproduce commands ("flowraft") */
+    const char *history_path; /* write the client history here (text format), or NULL */
 };
 
 struct sim_world {
@@ -208,7 +215,8 @@ struct sim_world {
     struct sim_node nodes[SIM_NODES_MAX];
     struct sim_client clients[SIM_CLIENTS_MAX];
     struct sim_active_fault faults[SIM_ACTIVE_FAULTS_MAX];
-    struct hist *history; /* client history (NULL until the history module is wired) */
+    struct hist history; /* every client operation, checked for linearizability at the end */
+    int history_full;    /* more operations than SIM_HISTORY_OPS_MAX: the rest is not recorded */
 
     int liveness_phase;
     int liveness_done;
@@ -282,6 +290,9 @@ void sim_history_complete(struct sim_world *world, struct sim_client *client,
                           const struct sim_reply *reply);
 /* The run ended with the operation in flight: its outcome is unknown. */
 void sim_history_abandon(struct sim_world *world, struct sim_client *client);
+/* At the end of a run: checks the history (a violation if it is not linearizable) and writes it
+ * to options.history_path if set. */
+void sim_history_finish(struct sim_world *world);
 
 void sim_faults_start(struct sim_world *world);
 void sim_fault_arrival(struct sim_world *world, enum sim_fault_kind kind);
