@@ -208,6 +208,10 @@ static void sim_node_config(struct sim_world *w, struct sim_node *n, struct repl
     if (w->scenario.batch_entries_max < c->raft.limits.append_entries_max) {
         c->raft.limits.append_entries_max = w->scenario.batch_entries_max;
     }
+    /* Without snapshots (issue 6) the in-memory log holds the whole log: room for long runs.
+     * The buffers are mapped lazily, so only what a run uses costs memory. */
+    c->raft.limits.log_entries_max = SIM_LOG_ENTRIES_MAX;
+    c->raft.limits.log_bytes_max = SIM_LOG_BYTES_MAX;
     c->raft.seed = sim_choose_u64(&w->chooser, SIM_CONCERN_NODE_SEED);
     c->raft.test_bugs = w->options.raft_test_bugs;
     c->fs = sim_fs_fs(n->fs);
@@ -349,17 +353,14 @@ static void sim_node_receive(struct sim_world *w, struct sim_node *n, uint32_t s
     uint32_t from = slot->from;
     int corrupted = slot->corrupted;
     /* For the event log: type and term from the frame (header byte 3, body bytes 0..7). */
+    w->current.message_from = (uint16_t)(from + 1);
     if (slot->len >= 16 && !corrupted) {
         uint64_t term = 0;
         for (int i = 7; i >= 0; i--) {
             term = (term << 8) | slot->bytes[8 + i];
         }
-        snprintf(w->current_text, sizeof(w->current_text), "n%u %s from n%u term %" PRIu64,
-                 n->index + 1, raft_message_type_name((enum raft_message_type)slot->bytes[3]),
-                 from + 1, term);
-    } else {
-        snprintf(w->current_text, sizeof(w->current_text), "n%u from n%u (%u bytes%s)",
-                 n->index + 1, from + 1, slot->len, corrupted ? ", corrupted" : "");
+        w->current.message_type = slot->bytes[3];
+        w->current.message_term = term;
     }
     int rc = replica_receive(n->replica, slot->bytes, slot->len, &err);
     sim_net_release(&w->net, slot_index); /* decoded entries pointed into the slot until here */
@@ -413,6 +414,14 @@ int sim_node_propose(struct sim_world *w, struct sim_node *n, const uint8_t *pay
     int rc = replica_propose(n->replica, payload, len, index, term);
     if (rc == REPLICA_EFAILED) {
         sim_node_failed(w, n, "the replica failed");
+    } else if (rc == RAFT_ERR_BUSY && raft_node_last_index(replica_raft(n->replica)) -
+                                              raft_node_first_index(replica_raft(n->replica)) + 1 >=
+                                          SIM_LOG_ENTRIES_MAX) {
+        /* Not a liveness failure: the run outgrew what a node holds without snapshots. */
+        sim_world_fail(w,
+                       "n%u's in-memory log is full (%u entries): until snapshots exist a run "
+                       "can hold no more; shorten [run] duration or lighten [workload]",
+                       n->index + 1, SIM_LOG_ENTRIES_MAX);
     }
     return rc;
 }

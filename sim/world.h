@@ -52,6 +52,8 @@ enum sim_event_kind {
 #define SIM_ACTIVE_FAULTS_MAX  256u         /* partitions, clogs, pauses, crashes active at once */
 #define SIM_TRACE_RECENT       24u          /* events kept for the violation report */
 #define SIM_VALUE_BYTES_MAX    64u          /* client values and reply values */
+#define SIM_LOG_ENTRIES_MAX    (1u << 18)   /* a node's in-memory log (no snapshots yet) */
+#define SIM_LOG_BYTES_MAX      (64u << 20)  /* its payload bytes */
 #define SIM_HISTORY_OPS_MAX    (1u << 18)   /* client operations recorded per run */
 #define SIM_LIN_STEPS_MAX      (1ull << 24) /* linearizability search budget per run */
 
@@ -155,12 +157,18 @@ struct sim_active_fault {
     uint16_t links[SIM_NODES_MAX]; /* partitions: links[from] bit `to` is blocked */
 };
 
+/* One event as kept for the violation report and printed by the event log; formatted only when
+ * printed (formatting every event would cost more than running it). */
 struct sim_trace_record {
     uint64_t number;
     uint64_t time_us;
+    uint64_t arg;
+    uint64_t message_term; /* deliveries: the message's term */
     uint16_t kind;
     uint16_t node;
-    char text[160];
+    uint16_t message_from; /* deliveries: the sender's id, 0 if the bytes were unreadable */
+    uint8_t message_type;  /* deliveries: enum raft_message_type, 0 if unreadable */
+    char note[128];        /* what the event caused (an election, a fault), "" if nothing */
 };
 
 struct sim_stats {
@@ -227,8 +235,7 @@ struct sim_world {
 
     uint64_t events;
     uint64_t trace_hash;
-    struct sim_event current;
-    char current_text[160];
+    struct sim_trace_record current; /* the event being handled */
     struct sim_trace_record recent[SIM_TRACE_RECENT];
     uint32_t recent_next;
 
