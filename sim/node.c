@@ -3,6 +3,7 @@
 #include "sim/world.h"
 
 #include "storage/wal.h"
+#include "storage/wal_format.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -208,15 +209,15 @@ static void sim_node_config(struct sim_world *w, struct sim_node *n, struct repl
     if (w->scenario.batch_entries_max < c->raft.limits.append_entries_max) {
         c->raft.limits.append_entries_max = w->scenario.batch_entries_max;
     }
-    /* Without snapshots (issue 6) the in-memory log holds the whole log: room for long runs.
-     * The buffers are mapped lazily, so only what a run uses costs memory. */
-    c->raft.limits.log_entries_max = SIM_LOG_ENTRIES_MAX;
-    c->raft.limits.log_bytes_max = SIM_LOG_BYTES_MAX;
+    /* Without snapshots (issue 6) the in-memory log holds the whole log: sized for the run. */
+    c->raft.limits.log_entries_max = w->log_entries_max;
+    c->raft.limits.log_bytes_max = (uint64_t)w->log_entries_max * SIM_LOG_ENTRY_BYTES;
     c->raft.seed = sim_choose_u64(&w->chooser, SIM_CONCERN_NODE_SEED);
     c->raft.test_bugs = w->options.raft_test_bugs;
     c->fs = sim_fs_fs(n->fs);
     snprintf(c->dir, sizeof(c->dir), "%s", n->dir);
     c->store.wal.segment_size_bytes_max = 256u << 10; /* small segments: rotation gets exercised */
+    c->store.wal.write_buffer_bytes = WAL_RECORD_BYTES_MAX; /* the least the WAL accepts */
     c->ack_before_sync = (w->options.sim_bugs & SIM_BUG_ACK_BEFORE_SYNC) != 0;
 }
 
@@ -245,9 +246,10 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
         return 0;
     }
     if (rc != REPLICA_OK) {
-        sim_world_note(w, "n%u failed to start (%s); it stays down until the next restart",
-                       n->index + 1, err.message);
+        sim_world_note(w, "n%u failed to start (%s); it will try again", n->index + 1, err.message);
+        w->stats.disk_errors++;
         sim_fs_crash(n->fs); /* whatever the failed open left pending */
+        sim_faults_restart_later(w, n->index);
         return 0;
     }
     struct raft_node *raft = replica_raft(n->replica);
@@ -416,12 +418,12 @@ int sim_node_propose(struct sim_world *w, struct sim_node *n, const uint8_t *pay
         sim_node_failed(w, n, "the replica failed");
     } else if (rc == RAFT_ERR_BUSY && raft_node_last_index(replica_raft(n->replica)) -
                                               raft_node_first_index(replica_raft(n->replica)) + 1 >=
-                                          SIM_LOG_ENTRIES_MAX) {
+                                          w->log_entries_max) {
         /* Not a liveness failure: the run outgrew what a node holds without snapshots. */
         sim_world_fail(w,
                        "n%u's in-memory log is full (%u entries): until snapshots exist a run "
                        "can hold no more; shorten [run] duration or lighten [workload]",
-                       n->index + 1, SIM_LOG_ENTRIES_MAX);
+                       n->index + 1, w->log_entries_max);
     }
     return rc;
 }

@@ -19,7 +19,8 @@ int sim_queue_init(struct sim_queue *queue, uint32_t capacity)
     assert(capacity > 0);
     assert(capacity <= SIM_QUEUE_EVENTS_MAX);
     memset(queue, 0, sizeof(*queue));
-    queue->heap = malloc((size_t)capacity * sizeof(queue->heap[0]));
+    queue->allocated = capacity < 4096 ? capacity : 4096;
+    queue->heap = malloc((size_t)queue->allocated * sizeof(queue->heap[0]));
     if (queue->heap == NULL) {
         return -1;
     }
@@ -74,6 +75,16 @@ int sim_queue_push(struct sim_queue *queue, struct sim_event event)
     assert(event.time_us >= queue->now_us); /* the past cannot be scheduled */
     if (sim_queue_pending(queue) >= queue->capacity) {
         return -1;
+    }
+    if (queue->count == queue->allocated) {
+        uint32_t grown =
+            queue->allocated > queue->capacity / 2 ? queue->capacity : queue->allocated * 2;
+        struct sim_event *bigger = realloc(queue->heap, (size_t)grown * sizeof(queue->heap[0]));
+        if (bigger == NULL) {
+            return -1;
+        }
+        queue->heap = bigger;
+        queue->allocated = grown;
     }
     event.seq = queue->seq_next++;
     queue->heap[queue->count] = event;

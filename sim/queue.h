@@ -31,10 +31,11 @@ struct sim_event {
 };
 
 struct sim_queue {
-    struct sim_event *heap;                      /* owned; heap[0] is the earliest (time, seq) */
-    uint32_t count;                              /* invariant: count <= capacity */
-    uint32_t capacity;                           /* invariant: capacity <= SIM_QUEUE_EVENTS_MAX */
-    struct sim_event ready[SIM_QUEUE_READY_MAX]; /* all at time now_us, in no particular order */
+    struct sim_event *heap; /* owned; heap[0] is the earliest (time, seq) */
+    uint32_t count;         /* invariant: count <= allocated <= capacity */
+    uint32_t allocated;     /* heap entries allocated: grows by doubling up to capacity */
+    uint32_t capacity;      /* invariant: capacity <= SIM_QUEUE_EVENTS_MAX */
+    struct sim_event ready[SIM_QUEUE_READY_MAX]; /* all at time now_us, in push order */
     uint32_t ready_count;
     uint64_t now_us;     /* invariant: never decreases; every pending event has time >= now_us */
     uint64_t seq_next;   /* the sequence number of the next push */
@@ -42,12 +43,13 @@ struct sim_queue {
     uint32_t high_water; /* the most events ever pending at once */
 };
 
-/* Allocates a queue for up to `capacity` pending events (<= SIM_QUEUE_EVENTS_MAX). Returns 0 or
- * -1 if out of memory. */
+/* Prepares a queue for up to `capacity` pending events (<= SIM_QUEUE_EVENTS_MAX); memory grows
+ * with use. Returns 0 or -1 if out of memory. */
 int sim_queue_init(struct sim_queue *queue, uint32_t capacity);
 void sim_queue_deinit(struct sim_queue *queue);
 
-/* Schedules `event` (time_us >= now). Returns 0, or -1 if the queue holds `capacity` events. */
+/* Schedules `event` (time_us >= now). Returns 0, or -1 if the queue holds `capacity` events (or
+ * memory to grow ran out). */
 int sim_queue_push(struct sim_queue *queue, struct sim_event event);
 
 /* Pending events, including the ready set. */

@@ -372,6 +372,26 @@ static void sim_world_dispatch(struct sim_world *w, const struct sim_event *e)
 
 /* ---- setup, loop, report ---- */
 
+/* Sizes the nodes' in-memory log for the run's workload (no snapshots yet: it holds the whole
+ * log). Big buffers cost at every node creation, so they are not sized for the worst case. */
+static uint32_t sim_world_log_entries(const struct sim_scenario *s)
+{
+    const struct sim_dist *think = &s->think;
+    uint64_t mean_us = think->kind == SIM_DIST_EXPONENTIAL || think->kind == SIM_DIST_NORMAL
+                           ? think->mean_us
+                           : (think->min_us + think->max_us) / 2;
+    if (mean_us < 1000) {
+        mean_us = 1000;
+    }
+    uint64_t seconds = (s->duration_us + s->liveness_bound_us) / 1000000 + 1;
+    uint64_t estimate = seconds * s->clients * (1000000 / mean_us) * 2 + 4096;
+    uint32_t entries = SIM_LOG_ENTRIES_MIN;
+    while (entries < estimate && entries < SIM_LOG_ENTRIES_MAX) {
+        entries *= 2;
+    }
+    return entries;
+}
+
 static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
 {
     w->options = *o;
@@ -397,6 +417,7 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
     if (w->scenario.swarm) {
         sim_scenario_swarm(&w->scenario, &w->chooser, w->swarm_summary, sizeof(w->swarm_summary));
     }
+    w->log_entries_max = sim_world_log_entries(&w->scenario);
     struct sim_net_config net = {
         .latency = w->scenario.latency,
         .drop_probability = w->scenario.drop,
@@ -415,13 +436,13 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
             return -1;
         }
     }
-    sim_faults_atlas(w);
     for (uint32_t i = 0; i < w->scenario.nodes; i++) {
         if (sim_node_start(w, &w->nodes[i]) != 0 || !w->nodes[i].up) {
             sim_world_fail(w, "cannot start node %u on its empty disk", i + 1);
             return -1;
         }
     }
+    sim_faults_atlas(w); /* disk faults begin once every node has started */
     if (hist_init(&w->history, HIST_MODEL_KV, SIM_HISTORY_OPS_MAX) != 0) {
         sim_world_fail(w, "out of memory for the client history");
         return -1;

@@ -52,8 +52,9 @@ enum sim_event_kind {
 #define SIM_ACTIVE_FAULTS_MAX  256u         /* partitions, clogs, pauses, crashes active at once */
 #define SIM_TRACE_RECENT       24u          /* events kept for the violation report */
 #define SIM_VALUE_BYTES_MAX    64u          /* client values and reply values */
-#define SIM_LOG_ENTRIES_MAX    (1u << 18)   /* a node's in-memory log (no snapshots yet) */
-#define SIM_LOG_BYTES_MAX      (64u << 20)  /* its payload bytes */
+#define SIM_LOG_ENTRIES_MIN    (1u << 14)   /* a node's in-memory log (no snapshots yet) */
+#define SIM_LOG_ENTRIES_MAX    (1u << 20)   /* ... sized per run between these bounds */
+#define SIM_LOG_ENTRY_BYTES    128u         /* payload bytes budgeted per log entry */
 #define SIM_HISTORY_OPS_MAX    (1u << 18)   /* client operations recorded per run */
 #define SIM_LIN_STEPS_MAX      (1ull << 24) /* linearizability search budget per run */
 
@@ -215,6 +216,7 @@ struct sim_run_options {
 struct sim_world {
     struct sim_run_options options;
     struct sim_scenario scenario; /* after swarm */
+    uint32_t log_entries_max;     /* the nodes' in-memory log bound, from the workload */
     char swarm_summary[512];
     struct sim_chooser chooser;
     struct sim_queue queue;
