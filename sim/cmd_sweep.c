@@ -25,6 +25,8 @@ static void sim_cmd_sweep_usage(FILE *out)
             "                        the N shards of a range never overlap and cover it\n"
             "  --time-budget S       stop starting runs after S seconds; runs in progress are\n"
             "                        stopped and the summary says how many ran\n"
+            "  --run-timeout S       a run taking longer than S seconds is stopped and fails as\n"
+            "                        a timeout (default 600)\n"
             "  --junit FILE          JUnit XML: one testcase per failing seed, plus one\n"
             "                        passing summary per scenario\n"
             "  --report DIR          write DIR/summary.json, DIR/report.html, DIR/junit.xml\n"
@@ -61,6 +63,7 @@ struct sim_cmd_sweep_args {
     uint32_t shard_index;
     uint32_t shard_count;
     double time_budget;
+    double run_timeout;
     const char *junit;
     const char *report_dir;
     const char *failures;
@@ -77,6 +80,7 @@ static int sim_cmd_sweep_parse(int argc, char **argv, struct sim_cmd_sweep_args 
         { "jobs", required_argument, NULL, 'j' },
         { "shard", required_argument, NULL, 'H' },
         { "time-budget", required_argument, NULL, 'T' },
+        { "run-timeout", required_argument, NULL, 'O' },
         { "junit", required_argument, NULL, 'J' },
         { "report", required_argument, NULL, 'R' },
         { "failures", required_argument, NULL, 'F' },
@@ -117,6 +121,15 @@ static int sim_cmd_sweep_parse(int argc, char **argv, struct sim_cmd_sweep_args 
             a->time_budget = strtod(optarg, &end);
             if (errno != 0 || end == optarg || *end != '\0' || !(a->time_budget > 0)) {
                 fprintf(stderr, "flowraft sweep: --time-budget: expected seconds > 0, got '%s'\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case 'O':
+            errno = 0;
+            a->run_timeout = strtod(optarg, &end);
+            if (errno != 0 || end == optarg || *end != '\0' || !(a->run_timeout > 0)) {
+                fprintf(stderr, "flowraft sweep: --run-timeout: expected seconds > 0, got '%s'\n",
                         optarg);
                 return -1;
             }
@@ -219,7 +232,7 @@ static void sim_cmd_sweep_command(struct report_sweep *sweep, int argc, char **a
 
 int sim_cmd_sweep(int argc, char **argv)
 {
-    struct sim_cmd_sweep_args a = { .shard_count = 1 };
+    struct sim_cmd_sweep_args a = { .shard_count = 1, .run_timeout = 600 };
     struct sim_cmd_sweep_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
     int rc = sim_cmd_sweep_parse(argc, argv, &a, &ctx.options);
@@ -269,6 +282,7 @@ int sim_cmd_sweep(int argc, char **argv)
             .shard_index = a.shard_index,
             .shard_count = a.shard_count,
             .time_budget_seconds = a.time_budget,
+            .run_timeout_seconds = a.run_timeout,
             .check_determinism = a.determinism,
             .progress = !a.quiet,
             .run = sim_cmd_sweep_one,

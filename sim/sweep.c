@@ -19,6 +19,8 @@ struct sim_sweep_worker {
     uint32_t scenario;
     uint64_t seed;
     int pass; /* 0, or 1 for the determinism re-run */
+    double started;
+    int timed_out;
     size_t received;
     struct report_run run;
 };
@@ -169,6 +171,7 @@ static int sim_sweep_spawn(struct sim_sweep_state *st, char *error, size_t error
     w->scenario = st->next_scenario;
     w->seed = st->next_seed;
     w->pass = st->next_pass;
+    w->started = sim_now_seconds();
     /* advance: pass, then scenario, then seed (seed-major) */
     if (o->check_determinism && st->next_pass == 0) {
         st->next_pass = 1;
@@ -198,7 +201,13 @@ static void sim_sweep_crash_record(const struct sim_sweep_options *o, struct sim
     }
     run->seed = w->seed;
     run->verdict = REPORT_CRASH;
-    if (WIFSIGNALED(status)) {
+    if (w->timed_out) {
+        snprintf(run->invariant, sizeof(run->invariant), "timeout");
+        snprintf(run->detail, sizeof(run->detail),
+                 "the run took longer than --run-timeout %.0f s and was stopped (a hang in the "
+                 "code under test?)",
+                 o->run_timeout_seconds);
+    } else if (WIFSIGNALED(status)) {
         snprintf(run->invariant, sizeof(run->invariant), "crash: %s", strsignal(WTERMSIG(status)));
         snprintf(run->detail, sizeof(run->detail),
                  "the run's process died from signal %d (%s); run it alone to see the message",
@@ -334,8 +343,26 @@ static void sim_sweep_stop_workers(struct sim_sweep_state *st)
     st->active = 0;
 }
 
+/* Kills runs that exceeded the per-run timeout; their pipes then reach end of file. */
+static void sim_sweep_enforce_timeout(struct sim_sweep_state *st)
+{
+    double limit = st->options->run_timeout_seconds;
+    if (limit <= 0) {
+        return;
+    }
+    double now = sim_now_seconds();
+    for (uint32_t i = 0; i < st->active; i++) {
+        struct sim_sweep_worker *w = &st->workers[i];
+        if (!w->timed_out && now - w->started > limit) {
+            w->timed_out = 1;
+            kill(w->pid, SIGKILL); /* our own child, by its id */
+        }
+    }
+}
+
 static int sim_sweep_wait(struct sim_sweep_state *st, char *error, size_t error_size)
 {
+    sim_sweep_enforce_timeout(st);
     struct pollfd fds[SIM_SWEEP_JOBS_MAX];
     for (uint32_t i = 0; i < st->active; i++) {
         fds[i] = (struct pollfd){ .fd = st->workers[i].fd, .events = POLLIN };

@@ -34,6 +34,7 @@ struct sim_sweep_options {
     uint32_t shard_index;
     uint32_t shard_count;       /* invariant: shard_index < shard_count */
     double time_budget_seconds; /* 0: none */
+    double run_timeout_seconds; /* a run taking longer is killed and fails as a timeout; 0: none */
     int check_determinism;
     int progress; /* draw a progress bar on stderr (only when it is a terminal) */
     sim_sweep_run_fn run;

@@ -29,6 +29,11 @@ static void fake_run(void *ctx, uint32_t scenario, uint64_t seed, struct report_
         struct timespec ts = { 0, 20 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
+    if (*mode == 4 && seed == 5) {
+        for (;;) {
+            pause(); /* a hang in the code under test */
+        }
+    }
     if (*mode == 3 && seed == 17) {
         out->trace_hash ^= (uint64_t)getpid(); /* differs between the two processes */
     }
@@ -210,4 +215,27 @@ Test(sim_sweep, parses_ranges_and_shards)
     cr_assert_eq(sim_parse_shard("4/4", &i, &n), -1);
     cr_assert_eq(sim_parse_shard("1/0", &i, &n), -1);
     cr_assert_eq(sim_parse_shard("1/4x", &i, &n), -1);
+}
+
+/* Invariant: a run that hangs is stopped by the per-run timeout and reported, and the sweep
+ * finishes. */
+Test(sim_sweep, hanging_run_times_out)
+{
+    int mode = 4;
+    struct report_sweep *sweep = sweep_new(1);
+    struct sim_sweep_options o = options(&mode, 1);
+    o.seed_last = 8;
+    o.run_timeout_seconds = 0.5;
+    char error[256] = "";
+    cr_assert_eq(sim_sweep_run(&o, sweep, error, sizeof(error)), 0, "%s", error);
+    cr_assert_eq(report_sweep_runs(sweep), 8);
+    int found = 0;
+    for (size_t i = 0; i < sweep->failure_count; i++) {
+        if (sweep->failures[i].seed == 5) {
+            found = 1;
+            cr_assert_str_eq(sweep->failures[i].invariant, "timeout");
+        }
+    }
+    cr_assert(found);
+    sweep_free(sweep);
 }
