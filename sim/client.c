@@ -96,6 +96,7 @@ static void sim_client_begin(struct sim_world *w, struct sim_client *c)
         c->registering = 1;
         struct kv_command command = kv_command_register();
         sim_client_encode(w, c, &command);
+        sim_world_note(w, "register a session, to n%u", c->target + 1);
         sim_client_send(w, c);
         return;
     }
@@ -124,6 +125,16 @@ static void sim_client_begin(struct sim_world *w, struct sim_client *c)
                                        c->expected_len, c->value, c->value_len);
         break;
     }
+    if (c->op == SIM_OP_CAS) {
+        sim_world_note(w, "cas k%u %.*s -> %s (seq %" PRIu64 "), to n%u", c->key,
+                       c->cas_absent ? 6 : (int)c->expected_len,
+                       c->cas_absent ? "absent" : c->expected, c->value, c->next_seq,
+                       c->target + 1);
+    } else {
+        sim_world_note(w, "%s k%u%s%s (seq %" PRIu64 "), to n%u", sim_op_name(c->op), c->key,
+                       c->op == SIM_OP_PUT ? " = " : "", c->op == SIM_OP_PUT ? c->value : "",
+                       c->next_seq, c->target + 1);
+    }
     c->next_seq++;
     sim_client_encode(w, c, &command);
     w->stats.client_ops++;
@@ -140,6 +151,7 @@ void sim_client_wake(struct sim_world *w, struct sim_client *c, uint64_t generat
         sim_client_begin(w, c);
     } else {
         w->stats.client_retries++;
+        sim_world_note(w, "retry at n%u", c->target + 1);
         sim_client_send(w, c); /* a backed-off retry of the current operation */
         return;
     }
@@ -154,6 +166,7 @@ void sim_client_timeout(struct sim_world *w, struct sim_client *c, uint64_t arg)
     w->stats.client_timeouts++;
     w->stats.client_retries++;
     c->target = (c->target + 1) % w->scenario.nodes; /* try the next node */
+    sim_world_note(w, "attempt %u timed out; retry at n%u", c->attempt, c->target + 1);
     sim_client_send(w, c);
 }
 
@@ -228,9 +241,20 @@ void sim_client_reply(struct sim_world *w, struct sim_client *c, uint64_t arg)
     }
     switch (reply.kind) {
     case SIM_REPLY_RESULT:
+        if (reply.has_value) {
+            sim_world_note(w, "%s %.*s", kv_status_name(reply.status), (int)reply.value_len,
+                           (const char *)reply.value);
+        } else {
+            sim_world_note(w, "%s", kv_status_name(reply.status));
+        }
         sim_client_result(w, c, &reply);
         return;
     case SIM_REPLY_REDIRECT:
+        if (reply.hint != 0) {
+            sim_world_note(w, "redirect: the leader is n%u", reply.hint);
+        } else {
+            sim_world_note(w, "redirect: no leader known");
+        }
         if (reply.hint >= 1 && reply.hint <= w->scenario.nodes && reply.hint - 1 != c->target) {
             c->target = reply.hint - 1;
             w->stats.client_retries++;
@@ -241,6 +265,7 @@ void sim_client_reply(struct sim_world *w, struct sim_client *c, uint64_t arg)
         sim_client_backoff(w, c);
         return;
     case SIM_REPLY_RETRY:
+        sim_world_note(w, "not committed (lost or refused): retry");
         sim_client_backoff(w, c);
         return;
     }

@@ -165,8 +165,20 @@ static void sim_fault_partition_mask(struct sim_world *w, uint32_t group, uint64
     w->stats.partitions++;
     sim_fault_apply_partitions(w);
     sim_fault_schedule_end(w, slot, length);
-    sim_world_note(w, "partition (%s): group %#x cut off for %" PRIu64 "ms", shape, group,
-                   length / 1000);
+    char inside[64] = "";
+    char outside[64] = "";
+    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+        char *side = ((group >> i) & 1u) ? inside : outside;
+        size_t used = strlen(side);
+        snprintf(side + used, 64 - used, "%sn%u", used ? "," : "", i + 1);
+    }
+    if (length == 0) {
+        sim_world_note(w, "partition (%s): {%s} | {%s} until the faults stop", shape, inside,
+                       outside);
+    } else {
+        sim_world_note(w, "partition (%s): {%s} | {%s} for %" PRIu64 "ms", shape, inside, outside,
+                       length / 1000);
+    }
 }
 
 static void sim_fault_one_way(struct sim_world *w, uint32_t from, uint32_t to, uint64_t length)
@@ -420,6 +432,8 @@ void sim_fault_end(struct sim_world *w, uint64_t arg)
     switch (f->kind) {
     case SIM_FAULT_KIND_PARTITION:
         sim_fault_apply_partitions(w);
+        sim_world_note(w, "a partition ends (%u links still blocked)",
+                       sim_net_blocked_links(&w->net));
         break;
     case SIM_FAULT_KIND_CRASH: {
         struct sim_node *n = &w->nodes[f->node];
@@ -431,6 +445,7 @@ void sim_fault_end(struct sim_world *w, uint64_t arg)
         break;
     }
     case SIM_FAULT_KIND_PAUSE:
+        sim_world_note(w, "resume n%u", f->node + 1);
         sim_node_resume(w, &w->nodes[f->node]);
         break;
     case SIM_FAULT_KIND_CLOG:
