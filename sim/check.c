@@ -455,3 +455,49 @@ void sim_check_applied(struct sim_checker *c, uint32_t node, uint64_t index, uin
                             node + 1, hash, index, recorded);
     }
 }
+
+void sim_check_snapshot(struct sim_checker *c, uint32_t node, uint64_t index, uint64_t term)
+{
+    assert(node < c->node_count);
+    assert(index >= 1);
+    struct sim_check_log *log = &c->nodes[node].log;
+    if (index <= log->last && log->terms[index] == term) {
+        return; /* the log holds the snapshot's last entry: the entries after it stay (§7) */
+    }
+    c->checks++;
+    if (index > c->committed_last) {
+        sim_check_violation(c, "snapshot_committed", node + 1, 0, term, index,
+                            "node %u holds a snapshot up to index %" PRIu64
+                            " but only entries up to %" PRIu64 " are committed",
+                            node + 1, index, c->committed_last);
+        return;
+    }
+    if (sim_check_log_reserve(log, index) != 0) {
+        sim_check_oom(c, "a node's log");
+        return;
+    }
+    log->terms[index] = term;
+    log->chains[index] = c->committed.values[index];
+    log->last = index;
+}
+
+void sim_check_restored(struct sim_checker *c, uint32_t node, uint64_t index, uint64_t state_hash)
+{
+    assert(node < c->node_count);
+    if (sim_check_array_reserve(&c->applied_hash, index, SIM_CHECK_INDEX_MAX) != 0) {
+        sim_check_oom(c, "applied entries");
+        return;
+    }
+    c->checks++;
+    uint64_t hash = state_hash == 0 ? 1 : state_hash;
+    uint64_t recorded = c->applied_hash.values[index];
+    if (recorded == 0) {
+        c->applied_hash.values[index] = hash;
+    } else if (recorded != hash) {
+        sim_check_violation(c, "replica_state_hash", node + 1, 0, c->nodes[node].term, index,
+                            "node %u restored a snapshot at index %" PRIu64
+                            " whose state hashes to %016" PRIx64 ", but replicas that applied "
+                            "up to there hash to %016" PRIx64,
+                            node + 1, index, hash, recorded);
+    }
+}

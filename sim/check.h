@@ -22,6 +22,8 @@
  *                         Figure 8 bug of §5.4.2)
  *   state_machine_safety  the entry applied at an index is the same on every node (§5.4.3)
  *   replica_state_hash    replicas at the same applied index have the same state-machine hash
+ *                         (a state restored from a snapshot included)
+ *   snapshot_committed    a snapshot covers only committed entries (§7)
  *   term_monotonic        a node's term never decreases, across restarts too: it restarts with a
  *                         term at least as high as any it has durably stored or sent in a message
  *   commit_monotonic      a node's commit index never decreases while it runs, and it restarts
@@ -120,6 +122,14 @@ void sim_check_crash(struct sim_checker *checker, uint32_t node);
  * sim_check_append and its commit through sim_check_commit. */
 void sim_check_restart(struct sim_checker *checker, uint32_t node, uint64_t term, uint32_t vote,
                        uint64_t commit);
+/* The node's log now starts from a snapshot at (index, term) (installed from the leader, or
+ * restored at a restart): if the mirror does not hold that entry, it restarts from the committed
+ * entry there. A snapshot beyond everything committed is a violation (snapshot_committed). */
+void sim_check_snapshot(struct sim_checker *checker, uint32_t node, uint64_t index, uint64_t term);
+/* The node's state machine was replaced by a snapshot's state at `index`: it must hash like any
+ * replica that applied up to `index` (replica_state_hash). */
+void sim_check_restored(struct sim_checker *checker, uint32_t node, uint64_t index,
+                        uint64_t state_hash);
 /* The node applied the entry at `index` (from its own log) and its state machine now hashes to
  * `state_hash`. */
 void sim_check_applied(struct sim_checker *checker, uint32_t node, uint64_t index,

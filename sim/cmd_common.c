@@ -17,6 +17,8 @@ static const struct {
     { "double-vote", RAFT_BUG_DOUBLE_VOTE, 0, "the core grants two votes in one term" },
     { "commit-previous-term", RAFT_BUG_COMMIT_PREVIOUS_TERM, 0,
       "the core commits by counting replicas of a previous-term entry (Figure 8)" },
+    { "snapshot-truncates-newer-log", RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0,
+      "the core drops entries newer than an installed snapshot" },
     { "ack-before-sync", SIM_BUG_ACK_BEFORE_SYNC, 1,
       "nodes send messages before their writes are durable" },
     { "stale-read", SIM_BUG_STALE_READ, 1,
@@ -111,8 +113,9 @@ void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *
             run->wall_seconds > 0 ? virtual_s / run->wall_seconds : 0.0);
     fprintf(out,
             "raft        %" PRIu64 " entries committed, %" PRIu64 " leaders elected, %" PRIu64
-            " checks\n",
-            run->commits, run->elections, c(run, "checks"));
+            " snapshots persisted, %" PRIu64 " restored from a snapshot, %" PRIu64 " checks\n",
+            run->commits, run->elections, c(run, "snapshots"), c(run, "snapshot.restores"),
+            c(run, "checks"));
     fprintf(out,
             "faults      crash %" PRIu64 " (%" PRIu64 " inside a group commit), restart %" PRIu64
             ", pause %" PRIu64 ", partition %" PRIu64 ", clog %" PRIu64 "\n",

@@ -127,6 +127,10 @@ static void sim_node_on_update(void *ctx, const struct raft_update *u)
     if (u->truncate_from_index != 0) {
         sim_check_truncate(&w->checker, n->index, u->truncate_from_index);
     }
+    if (u->snapshot != NULL) {
+        sim_check_snapshot(&w->checker, n->index, u->snapshot->meta.index, u->snapshot->meta.term);
+        w->stats.snapshots++;
+    }
     for (size_t i = 0; i < u->entry_count; i++) {
         const struct raft_entry *e = &u->entries[i];
         sim_check_append(&w->checker, n->index, e->index, e->term, e->type, e->data, e->data_len);
@@ -176,6 +180,15 @@ static void sim_node_on_applied(void *ctx, const struct raft_entry *e,
     }
 }
 
+static void sim_node_on_restored(void *ctx, const struct raft_snapshot *snapshot)
+{
+    struct sim_node *n = ctx;
+    struct sim_world *w = n->world;
+    w->stats.snapshot_restores++;
+    sim_check_restored(&w->checker, n->index, snapshot->meta.index,
+                       kv_hash(replica_kv(n->replica)));
+}
+
 static void sim_node_on_durable(void *ctx, const struct hardstate *hs)
 {
     struct sim_node *n = ctx;
@@ -219,6 +232,7 @@ static void sim_node_config(struct sim_world *w, struct sim_node *n, struct repl
     c->store.wal.segment_size_bytes_max = 256u << 10; /* small segments: rotation gets exercised */
     c->store.wal.write_buffer_bytes = WAL_RECORD_BYTES_MAX; /* the least the WAL accepts */
     c->ack_before_sync = (w->options.sim_bugs & SIM_BUG_ACK_BEFORE_SYNC) != 0;
+    c->snapshot_every_entries = w->scenario.snapshot_every;
 }
 
 /* Starts (or restarts) the node: recovery through the real storage code, then a new core. */
@@ -233,6 +247,7 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
         .update = sim_node_on_update,
         .applied = sim_node_on_applied,
         .durable = sim_node_on_durable,
+        .restored = sim_node_on_restored,
         .ctx = n,
     };
     struct replica_error err;
@@ -255,7 +270,15 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
     struct raft_node *raft = replica_raft(n->replica);
     sim_check_restart(&w->checker, n->index, raft_node_term(raft), raft_node_vote(raft),
                       raft_node_commit_index(raft));
-    for (uint64_t i = raft_node_first_index(raft); i <= raft_node_last_index(raft); i++) {
+    uint64_t snapshot_index = raft_node_snapshot_index(raft);
+    if (snapshot_index > 0) {
+        uint64_t snapshot_term = 0;
+        (void)raft_node_term_at(raft, snapshot_index, &snapshot_term);
+        sim_check_snapshot(&w->checker, n->index, snapshot_index, snapshot_term);
+    }
+    uint64_t first = raft_node_first_index(raft);
+    for (uint64_t i = first > snapshot_index ? first : snapshot_index + 1;
+         i <= raft_node_last_index(raft); i++) {
         struct raft_entry e;
         if (raft_node_entry_at(raft, i, &e)) {
             sim_check_append(&w->checker, n->index, e.index, e.term, e.type, e.data, e.data_len);

@@ -11,6 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A staged storage operation; the hard state is saved after all of them. */
+enum replica_op_kind {
+    REPLICA_OP_TRUNCATE, /* delete stored entries >= index */
+    REPLICA_OP_SNAPSHOT, /* store a snapshot (ours, or installed from the leader) */
+    REPLICA_OP_APPEND,   /* append staged entries [first, first + count) */
+};
+
+struct replica_op {
+    enum replica_op_kind kind;
+    uint64_t index;  /* truncate: from; snapshot: last included index */
+    uint64_t term;   /* snapshot: last included term */
+    bool install;    /* snapshot: received from the leader (else our own, for compaction) */
+    size_t first;    /* append: first staged entry; snapshot: offset in staged_bytes */
+    size_t count;    /* append: entries; snapshot: membership bytes (data follows them) */
+    size_t data_len; /* snapshot: state machine bytes */
+};
+
 struct replica_held {
     uint64_t seq; /* the last persist section it depends on */
     uint32_t offset;
@@ -37,7 +54,8 @@ struct replica {
     uint64_t write_seq;   /* persist sections staged since open */
     uint64_t durable_seq; /* ... of which durable; invariant: durable_seq <= write_seq */
     bool sync_requested;
-    uint64_t staged_truncate; /* 0: none; else delete durable entries >= it first */
+    struct replica_op ops_staged[REPLICA_OPS_MAX]; /* executed in order by the next sync */
+    size_t op_count;
     struct wal_entry *staged; /* entries; data offsets into staged_bytes until the sync */
     size_t staged_count;
     size_t staged_capacity;
@@ -55,6 +73,7 @@ struct replica {
     uint64_t dropped;
 
     struct replica_bytes encode;
+    struct replica_bytes snapshot_buf;
     struct raft_entry *decode_entries;
     uint64_t applied;
     bool apply_ack_due;
@@ -182,21 +201,32 @@ static int replica_recover(struct replica *r, struct replica_error *err)
             rc == STORAGE_ECORRUPT || rc == STORAGE_EFORMAT ? REPLICA_ECORRUPT : REPLICA_EFAILED;
         return replica_fail(err, status, rc, "%s", serr.message);
     }
+    struct raft_snapshot snapshot = { .meta = { .index = 0 } };
     if (rec.snapshot.found) {
-        snap_loaded_free(&rec.snapshot);
-        return replica_fail(err, REPLICA_ECORRUPT, 0,
-                            "%s: holds a snapshot, which this replica cannot restore yet",
-                            r->config.dir);
+        const char *reason = NULL;
+        if (raft_membership_decode(rec.snapshot.config, (size_t)rec.snapshot.meta.config_len,
+                                   &snapshot.meta.membership, &reason) != RAFT_OK) {
+            uint64_t index = rec.snapshot.meta.index;
+            snap_loaded_free(&rec.snapshot);
+            return replica_fail(err, REPLICA_ECORRUPT, 0,
+                                "%s: the snapshot at index %" PRIu64 " holds a bad membership: %s",
+                                r->config.dir, index, reason != NULL ? reason : "?");
+        }
+        snapshot.meta.index = rec.snapshot.meta.index;
+        snapshot.meta.term = rec.snapshot.meta.term;
+        snapshot.data = rec.snapshot.data;
+        snapshot.data_len = rec.snapshot.meta.data_len;
     }
     struct raft_entry *entries = NULL;
     size_t count = 0;
     struct replica_bytes arena = { 0 };
     rc = replica_read_log(r, &rec, &entries, &count, &arena, err);
-    if (rc == REPLICA_OK && (rec.hard_state.term != 0 || count != 0)) {
+    if (rc == REPLICA_OK && (rec.hard_state.term != 0 || count != 0 || rec.snapshot.found)) {
         struct raft_restore restore = {
             .hard_state = { .term = rec.hard_state.term,
                             .vote = (uint32_t)rec.hard_state.vote,
                             .commit = rec.hard_state.commit },
+            .snapshot = rec.snapshot.found ? &snapshot : NULL,
             .entries = entries,
             .entry_count = count,
         };
@@ -208,6 +238,7 @@ static int replica_recover(struct replica *r, struct replica_error *err)
     }
     free(entries);
     free(arena.data);
+    snap_loaded_free(&rec.snapshot); /* the core copied what it keeps */
     return rc;
 }
 
@@ -256,34 +287,92 @@ void replica_close(struct replica *r)
     free(r->staged_bytes.data);
     free(r->held_bytes.data);
     free(r->encode.data);
+    free(r->snapshot_buf.data);
     free(r->decode_entries);
     free(r);
 }
 
 /* ---- staging ---- */
 
-static int replica_stage(struct replica *r, const struct raft_update *u)
+static struct replica_op *replica_op_add(struct replica *r, enum replica_op_kind kind)
 {
-    if (u->truncate_from_index == 0 && u->entry_count == 0 && !u->hard_state_changed) {
-        return 0;
+    assert(r->op_count < REPLICA_OPS_MAX);
+    struct replica_op *op = &r->ops_staged[r->op_count++];
+    memset(op, 0, sizeof(*op));
+    op->kind = kind;
+    return op;
+}
+
+static struct replica_op *replica_last_append(struct replica *r)
+{
+    if (r->op_count == 0 || r->ops_staged[r->op_count - 1].kind != REPLICA_OP_APPEND) {
+        return NULL;
     }
-    uint64_t t = u->truncate_from_index;
-    if (t != 0) {
-        if (r->staged_count > 0 && t >= r->staged[0].index) {
-            size_t keep = (size_t)(t - r->staged[0].index);
-            r->staged_count = keep < r->staged_count ? keep : r->staged_count;
-        } else {
-            r->staged_count = 0;
-            r->staged_truncate =
-                r->staged_truncate == 0 || t < r->staged_truncate ? t : r->staged_truncate;
+    return &r->ops_staged[r->op_count - 1];
+}
+
+/* A truncation cuts the pending append when it falls inside it; otherwise it is staged. */
+static void replica_stage_truncate(struct replica *r, uint64_t t)
+{
+    struct replica_op *append = replica_last_append(r);
+    if (append != NULL && t >= r->staged[append->first].index) {
+        size_t keep = (size_t)(t - r->staged[append->first].index);
+        if (keep < append->count) {
+            append->count = keep;
         }
+        r->staged_count = append->first + append->count;
+        if (append->count == 0) {
+            r->op_count--;
+        }
+        return; /* nothing durable is at or after t: the durable log ends before the append */
     }
-    if (r->staged_count + u->entry_count > REPLICA_STAGED_ENTRIES_MAX) {
+    if (append != NULL) {
+        r->staged_count = append->first; /* the whole pending append is at or after t */
+        r->op_count--;
+    }
+    replica_op_add(r, REPLICA_OP_TRUNCATE)->index = t;
+}
+
+static int replica_stage_snapshot(struct replica *r, const struct raft_snapshot *snapshot,
+                                  bool install)
+{
+    size_t config_len = raft_membership_encoded_size(&snapshot->meta.membership);
+    if (replica_bytes_reserve(&r->staged_bytes, config_len + snapshot->data_len, SIZE_MAX / 2) !=
+        0) {
         return -1;
     }
-    if (r->staged_count + u->entry_count > r->staged_capacity) {
+    struct replica_op *op = replica_op_add(r, REPLICA_OP_SNAPSHOT);
+    op->index = snapshot->meta.index;
+    op->term = snapshot->meta.term;
+    op->install = install;
+    op->first = r->staged_bytes.used;
+    op->count = config_len;
+    op->data_len = (size_t)snapshot->data_len;
+    size_t written = 0;
+    int rc =
+        raft_membership_encode(&snapshot->meta.membership,
+                               r->staged_bytes.data + r->staged_bytes.used, config_len, &written);
+    assert(rc == RAFT_OK && written == config_len);
+    (void)rc;
+    r->staged_bytes.used += config_len;
+    if (snapshot->data_len > 0) {
+        memcpy(r->staged_bytes.data + r->staged_bytes.used, snapshot->data, snapshot->data_len);
+        r->staged_bytes.used += snapshot->data_len;
+    }
+    return 0;
+}
+
+static int replica_stage_entries(struct replica *r, const struct raft_entry *entries, size_t count)
+{
+    if (count == 0) {
+        return 0;
+    }
+    if (r->staged_count + count > REPLICA_STAGED_ENTRIES_MAX) {
+        return -1;
+    }
+    if (r->staged_count + count > r->staged_capacity) {
         size_t capacity = r->staged_capacity == 0 ? 256 : r->staged_capacity;
-        while (capacity < r->staged_count + u->entry_count) {
+        while (capacity < r->staged_count + count) {
             capacity *= 2;
         }
         struct wal_entry *grown = realloc(r->staged, capacity * sizeof(*grown));
@@ -293,9 +382,15 @@ static int replica_stage(struct replica *r, const struct raft_update *u)
         r->staged = grown;
         r->staged_capacity = capacity;
     }
-    for (size_t i = 0; i < u->entry_count; i++) {
-        const struct raft_entry *e = &u->entries[i];
-        assert(r->staged_count == 0 || e->index == r->staged[r->staged_count - 1].index + 1);
+    struct replica_op *append = replica_last_append(r);
+    if (append == NULL) {
+        append = replica_op_add(r, REPLICA_OP_APPEND);
+        append->first = r->staged_count;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const struct raft_entry *e = &entries[i];
+        assert(r->staged_count == append->first ||
+               e->index == r->staged[r->staged_count - 1].index + 1);
         if (replica_bytes_reserve(&r->staged_bytes, e->data_len, SIZE_MAX / 2) != 0) {
             return -1;
         }
@@ -311,11 +406,40 @@ static int replica_stage(struct replica *r, const struct raft_update *u)
             .data = (const uint8_t *)(uintptr_t)r->staged_bytes.used,
         };
         r->staged_bytes.used += e->data_len;
+        append->count++;
+    }
+    return 0;
+}
+
+/* Stages one update's persist section in the order raft.h obliges: truncate, snapshot, entries;
+ * the newest hard state is saved after everything staged. */
+static int replica_stage(struct replica *r, const struct raft_update *u)
+{
+    if (u->truncate_from_index == 0 && u->entry_count == 0 && !u->hard_state_changed &&
+        u->snapshot == NULL) {
+        return 0;
+    }
+    if (r->op_count + 3 > REPLICA_OPS_MAX) {
+        return -1;
+    }
+    if (u->truncate_from_index != 0) {
+        replica_stage_truncate(r, u->truncate_from_index);
+    }
+    if (u->snapshot != NULL &&
+        replica_stage_snapshot(r, u->snapshot, u->snapshot_restore != NULL) != 0) {
+        return -1;
+    }
+    if (replica_stage_entries(r, u->entries, u->entry_count) != 0) {
+        return -1;
     }
     if (u->entry_count > 0) {
         r->ack_due = true;
         r->ack_index = u->entries[u->entry_count - 1].index;
         r->ack_term = u->entries[u->entry_count - 1].term;
+    } else if (u->snapshot != NULL) {
+        r->ack_due = true; /* obligation 5: an update with a snapshot and no entries */
+        r->ack_index = u->snapshot->meta.index;
+        r->ack_term = u->snapshot->meta.term;
     }
     if (u->hard_state_changed) {
         r->staged_hard_state = true;
@@ -391,8 +515,31 @@ static void replica_release_held(struct replica *r)
 
 /* ---- applying ---- */
 
+/* Obligation 11: the state machines take the snapshot's state before any later entry. */
+static int replica_restore_state(struct replica *r, const struct raft_snapshot *snapshot)
+{
+    struct kv *fresh = kv_create(&r->config.kv);
+    struct kv_error error;
+    if (fresh == NULL ||
+        kv_restore(fresh, snapshot->data, (size_t)snapshot->data_len, &error) != 0) {
+        kv_destroy(fresh);
+        r->failed = true; /* a snapshot the state machine rejects: stop, do not skip */
+        return -1;
+    }
+    kv_destroy(r->kv);
+    r->kv = fresh;
+    r->applied = snapshot->meta.index;
+    if (r->ops.restored != NULL) {
+        r->ops.restored(r->ops.ctx, snapshot);
+    }
+    return 0;
+}
+
 static int replica_apply(struct replica *r, const struct raft_update *u)
 {
+    if (u->snapshot_restore != NULL && replica_restore_state(r, u->snapshot_restore) != 0) {
+        return -1;
+    }
     for (size_t i = 0; i < u->committed_count; i++) {
         const struct raft_entry *e = &u->committed[i];
         assert(e->index == r->applied + 1); /* raft.h obligation 6: in order, exactly once */
@@ -431,6 +578,33 @@ static void replica_process(struct replica *r, const struct raft_update *u)
     (void)replica_apply(r, u);
 }
 
+/* Compaction (§7): hands the KV state to the core every snapshot_every_entries applied. */
+static void replica_maybe_snapshot(struct replica *r)
+{
+    uint64_t every = r->config.snapshot_every_entries;
+    if (every == 0 || r->failed || r->applied < raft_node_snapshot_index(r->raft) + every) {
+        return;
+    }
+    size_t size = kv_snapshot_bytes(r->kv);
+    if (size > r->config.raft.limits.snapshot_bytes_max) {
+        return; /* the state outgrew the core's snapshot bound: keep the log instead */
+    }
+    r->snapshot_buf.used = 0;
+    if (replica_bytes_reserve(&r->snapshot_buf, size, SIZE_MAX / 2) != 0) {
+        return;
+    }
+    kv_snapshot_write(r->kv, r->snapshot_buf.data, size);
+    struct raft_event event = { .type = RAFT_EVENT_SNAPSHOT };
+    event.snapshot.index = r->applied;
+    event.snapshot.data = r->snapshot_buf.data;
+    event.snapshot.data_len = size;
+    struct raft_update update;
+    if (raft_step(r->raft, &event, &update) == RAFT_ERR_INVALID) {
+        r->failed = true; /* the core refused our own snapshot: a bug to stop on */
+    }
+    replica_process(r, &update);
+}
+
 /* Steps `event`, processes the update, then acknowledges applied entries until quiet; finally
  * asks for a sync if writes were staged. */
 static int replica_step(struct replica *r, const struct raft_event *event, uint64_t *index,
@@ -454,6 +628,7 @@ static int replica_step(struct replica *r, const struct raft_event *event, uint6
         raft_step(r->raft, &applied, &update);
         replica_process(r, &update);
     }
+    replica_maybe_snapshot(r);
     if (!r->failed && r->write_seq != r->durable_seq && !r->sync_requested) {
         r->sync_requested = true;
         r->ops.sync_needed(r->ops.ctx);
@@ -495,18 +670,36 @@ int replica_propose(struct replica *r, const uint8_t *data, size_t len, uint64_t
 
 /* ---- the group commit ---- */
 
-static int replica_write_staged(struct replica *r, struct storage_error *serr)
+static int replica_write_op(struct replica *r, struct replica_op *op, struct storage_error *serr)
 {
-    int rc = STORAGE_OK;
-    if (r->staged_truncate != 0) {
-        rc = store_truncate_suffix(r->store, r->staged_truncate, serr);
+    switch (op->kind) {
+    case REPLICA_OP_TRUNCATE:
+        return store_truncate_suffix(r->store, op->index, serr);
+    case REPLICA_OP_SNAPSHOT: {
+        const uint8_t *config = r->staged_bytes.data + op->first;
+        const uint8_t *data = op->data_len > 0 ? config + op->count : NULL;
+        return op->install ? store_install_snapshot(r->store, op->index, op->term, config,
+                                                    op->count, data, op->data_len, serr)
+                           : store_save_snapshot(r->store, op->index, op->term, config, op->count,
+                                                 data, op->data_len, serr);
     }
-    if (rc == STORAGE_OK && r->staged_count > 0) {
-        for (size_t i = 0; i < r->staged_count; i++) {
+    case REPLICA_OP_APPEND:
+        for (size_t i = op->first; i < op->first + op->count; i++) {
             uintptr_t offset = (uintptr_t)r->staged[i].data;
             r->staged[i].data = r->staged[i].data_len > 0 ? r->staged_bytes.data + offset : NULL;
         }
-        rc = store_append(r->store, r->staged, r->staged_count, serr);
+        return op->count == 0 ? STORAGE_OK
+                              : store_append(r->store, r->staged + op->first, op->count, serr);
+    }
+    assert(0 && "unknown staged operation");
+    return STORAGE_EINVAL;
+}
+
+static int replica_write_staged(struct replica *r, struct storage_error *serr)
+{
+    int rc = STORAGE_OK;
+    for (size_t i = 0; i < r->op_count && rc == STORAGE_OK; i++) {
+        rc = replica_write_op(r, &r->ops_staged[i], serr);
     }
     if (rc == STORAGE_OK && r->staged_hard_state) {
         rc = store_save_hard_state(r->store, &r->hard_state, serr);
@@ -531,7 +724,7 @@ int replica_sync(struct replica *r, struct replica_error *err)
         return replica_fail(err, REPLICA_EFAILED, rc, "%s", serr.message);
     }
     r->durable_seq = r->write_seq;
-    r->staged_truncate = 0;
+    r->op_count = 0;
     r->staged_count = 0;
     r->staged_bytes.used = 0;
     r->staged_hard_state = false;

@@ -25,9 +25,13 @@
  *   2. send: each message is encoded with the wire codec and handed to ops.send once every
  *      persist section staged before it is durable; until then it waits, encoded, in a bounded
  *      FIFO (a full FIFO drops the message, which Raft tolerates as loss);
- *   3. apply: committed entries go to the state machines in order ('K' payloads to the KV
- *      store), then RAFT_EVENT_APPLIED is stepped; RAFT_EVENT_PERSISTED is stepped after each
- *      replica_sync with the last entry made durable.
+ *   3. apply: a snapshot to restore first (kv_restore), then committed entries in order ('K'
+ *      payloads to the KV store), then RAFT_EVENT_APPLIED is stepped; RAFT_EVENT_PERSISTED is
+ *      stepped after each replica_sync with the last entry (or snapshot) made durable;
+ *   4. compact: every snapshot_every_entries applied entries the KV state is handed to the core
+ *      as RAFT_EVENT_SNAPSHOT; the core returns it in a later update's `snapshot`, which is
+ *      persisted like the rest (store_save_snapshot; store_install_snapshot for one received
+ *      from the leader). Recovery restores the newest valid snapshot, then the log after it.
  * After any storage error the replica refuses further work (it returns REPLICA_EFAILED): the
  * caller closes it (never writes) and reopens it, which recovers through storage/store.
  */
@@ -36,7 +40,8 @@
 #define REPLICA_HELD_BYTES_MAX      (64u << 20)
 #define REPLICA_STAGED_ENTRIES_MAX  65536u /* entries waiting for a group commit */
 #define REPLICA_RECOVER_ENTRIES_MAX (1u << 22)
-#define REPLICA_STEP_GUARD          256u /* APPLIED acknowledgements chained after one step */
+#define REPLICA_STEP_GUARD          256u  /* APPLIED acknowledgements chained after one step */
+#define REPLICA_OPS_MAX             1024u /* staged storage operations per group commit */
 
 enum replica_status {
     REPLICA_OK = 0,
@@ -76,6 +81,9 @@ struct replica_ops {
     void (*applied)(void *ctx, const struct raft_entry *entry, const struct kv_applied *kv);
     /* A sync finished: this hard state is durable. */
     void (*durable)(void *ctx, const struct hardstate *hard_state);
+    /* The state machines were replaced by a snapshot's state (after a restart, or installed from
+     * the leader): they are now at `snapshot->meta.index`. */
+    void (*restored)(void *ctx, const struct raft_snapshot *snapshot);
     void *ctx;
 };
 
@@ -85,7 +93,9 @@ struct replica_config {
     char dir[FS_PATH_BYTES_MAX];
     struct store_config store;
     struct kv_limits kv;
-    bool ack_before_sync; /* test only: send messages before their writes are durable */
+    uint32_t snapshot_every_entries; /* snapshot the state machines after this many applied
+                                        entries (Raft §7 compaction); 0: never */
+    bool ack_before_sync;            /* test only: send messages before their writes are durable */
 };
 
 /* Defaults for everything but raft.id, raft.voter_*, raft.seed, fs and dir. */

@@ -53,6 +53,8 @@ static const struct sim_key sim_keys[] = {
             1000, "2..1000"),
     SIM_KEY("cluster", "heartbeat_ticks", SIM_KEY_U32, heartbeat_ticks, 1, 1000, "1..1000"),
     SIM_KEY("cluster", "batch_entries_max", SIM_KEY_U32, batch_entries_max, 1, 4096, "1..4096"),
+    SIM_KEY("cluster", "snapshot_every", SIM_KEY_U32, snapshot_every, 0, 1u << 24,
+            "0 (no snapshots) or a number of entries"),
     SIM_KEY("run", "duration", SIM_KEY_DURATION, duration_us, 0, SIM_S(86400), "0..24h"),
     SIM_KEY("run", "liveness_bound", SIM_KEY_DURATION, liveness_bound_us, SIM_S(1) / 10,
             SIM_S(3600), "100ms..1h"),
@@ -822,9 +824,10 @@ void sim_scenario_print(const struct sim_scenario *s, FILE *out)
     fprintf(out, "%s (%s): %s\n", s->name, s->path, s->description);
     fprintf(out,
             "[cluster] nodes = %" PRIu32 ", tick = %" PRIu64 "us, election timeout = %" PRIu32
-            "..%" PRIu32 " ticks, heartbeat = %" PRIu32 " ticks, batch = %" PRIu32 " entries\n",
+            "..%" PRIu32 " ticks, heartbeat = %" PRIu32 " ticks, batch = %" PRIu32
+            " entries, snapshot_every = %" PRIu32 "\n",
             s->nodes, s->tick_us, s->election_timeout_ticks_min, s->election_timeout_ticks_max,
-            s->heartbeat_ticks, s->batch_entries_max);
+            s->heartbeat_ticks, s->batch_entries_max, s->snapshot_every);
     fprintf(out,
             "[run] duration = %" PRIu64 "us, liveness_bound = %" PRIu64 "us, events_max = %" PRIu64
             "\n",

@@ -87,6 +87,7 @@ struct sim_scenario {
     uint32_t election_timeout_ticks_max;
     uint32_t heartbeat_ticks;
     uint32_t batch_entries_max; /* entries per append message */
+    uint32_t snapshot_every;    /* entries applied between two snapshots; 0: no snapshots */
 
     /* [run] */
     uint64_t duration_us;       /* the faulty phase */

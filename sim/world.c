@@ -526,6 +526,8 @@ static void sim_world_counters(const struct sim_world *w, struct report_run *r)
     report_run_count(r, "disk.torn_crashes", s->torn_crashes);
     report_run_count(r, "disk.bit_flips", s->bit_flips);
     report_run_count(r, "disk.dead_nodes", s->dead_nodes);
+    report_run_count(r, "snapshots", s->snapshots);
+    report_run_count(r, "snapshot.restores", s->snapshot_restores);
     report_run_count(r, "client.ops", s->client_ops);
     report_run_count(r, "client.ok", s->client_ok);
     report_run_count(r, "client.fail", s->client_fail);
@@ -559,6 +561,7 @@ static void sim_world_repro(const struct sim_world *w, struct report_run *r)
     } bugs[] = {
         { RAFT_BUG_DOUBLE_VOTE, 0, "double-vote" },
         { RAFT_BUG_COMMIT_PREVIOUS_TERM, 0, "commit-previous-term" },
+        { RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0, "snapshot-truncates-newer-log" },
         { SIM_BUG_ACK_BEFORE_SYNC, 1, "ack-before-sync" },
         { SIM_BUG_STALE_READ, 1, "stale-read" },
     };

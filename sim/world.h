@@ -191,7 +191,9 @@ struct sim_stats {
     uint64_t held_dropped;
     uint64_t syncs;
     uint64_t disk_errors;
-    uint64_t torn_crashes; /* crashes that landed inside a group commit */
+    uint64_t torn_crashes;      /* crashes that landed inside a group commit */
+    uint64_t snapshots;         /* snapshots persisted (own or installed) */
+    uint64_t snapshot_restores; /* state machines replaced by a snapshot */
     uint64_t bit_flips;
     uint64_t dead_nodes;
     uint64_t applied_entries;
