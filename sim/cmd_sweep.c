@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void sim_cmd_sweep_usage(FILE *out)
@@ -176,7 +175,7 @@ static int sim_cmd_sweep_write(const struct report_sweep *sweep, const struct si
     int rc = 0;
     char path[1024];
     if (a->report_dir != NULL) {
-        if (mkdir(a->report_dir, 0777) != 0 && errno != EEXIST) {
+        if (sim_cmd_mkdir_parents(a->report_dir) != 0) {
             fprintf(stderr, "flowraft sweep: %s: cannot create: %s\n", a->report_dir,
                     strerror(errno));
             return -1;
