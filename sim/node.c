@@ -169,7 +169,7 @@ static void sim_node_on_applied(void *ctx, const struct raft_entry *e,
     struct sim_node *n = ctx;
     struct sim_world *w = n->world;
     w->stats.applied_entries++;
-    sim_check_applied(&w->checker, n->index, e->index, kv_hash(replica_kv(n->replica)));
+    sim_check_applied(&w->checker, n->index, e->index, replica_state_hash(n->replica));
     sim_node_reply_proposals(w, n, e, applied);
     if (w->liveness_phase && !w->liveness_done && e->index == w->liveness_index &&
         e->term == w->liveness_term) {
@@ -185,8 +185,7 @@ static void sim_node_on_restored(void *ctx, const struct raft_snapshot *snapshot
     struct sim_node *n = ctx;
     struct sim_world *w = n->world;
     w->stats.snapshot_restores++;
-    sim_check_restored(&w->checker, n->index, snapshot->meta.index,
-                       kv_hash(replica_kv(n->replica)));
+    sim_check_restored(&w->checker, n->index, snapshot->meta.index, replica_state_hash(n->replica));
 }
 
 static void sim_node_on_durable(void *ctx, const struct hardstate *hs)
