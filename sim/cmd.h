@@ -12,6 +12,7 @@ int sim_cmd_scenario(int argc, char **argv);
 int sim_cmd_run(int argc, char **argv);
 int sim_cmd_replay(int argc, char **argv);
 int sim_cmd_sweep(int argc, char **argv);
+int sim_cmd_history(int argc, char **argv);
 
 /* Helpers shared by run, replay and sweep (sim/cmd_common.c). */
 

@@ -126,9 +126,10 @@ static void sim_cmd_print_workflows(const struct report_run *run, FILE *out)
             completed > 0 ? c(run, "wf.completion_ms_sum") / completed : 0,
             c(run, "wf.completion_ms_max"));
     fprintf(out,
-            "attempts    %" PRIu64 " started, %" PRIu64 " retries, %" PRIu64 " lease expiries, %" PRIu64
-            " extensions, %" PRIu64 " duplicate reports refused by fencing; %" PRIu64
-            " submits resent (%" PRIu64 " answered by the existing run)\n",
+            "attempts    %" PRIu64 " started, %" PRIu64 " retries, %" PRIu64
+            " lease expiries, %" PRIu64 " extensions, %" PRIu64
+            " duplicate reports refused by fencing; %" PRIu64 " submits resent (%" PRIu64
+            " answered by the existing run)\n",
             c(run, "wf.attempts"), c(run, "wf.retries"), c(run, "wf.lease_expiries"),
             c(run, "wf.extensions"), c(run, "wf.duplicates"), c(run, "wf.submit_resends"),
             c(run, "wf.submit_existing"));

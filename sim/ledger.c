@@ -106,8 +106,8 @@ int sim_ledger_execute(struct sim_ledger *l, const struct wf_assignment *a, uint
     return sim_ledger_call(l, a, worker, time_us, true);
 }
 
-int sim_ledger_execute_unkeyed(struct sim_ledger *l, const struct wf_assignment *a,
-                               uint32_t worker, uint64_t time_us)
+int sim_ledger_execute_unkeyed(struct sim_ledger *l, const struct wf_assignment *a, uint32_t worker,
+                               uint64_t time_us)
 {
     return sim_ledger_call(l, a, worker, time_us, false);
 }

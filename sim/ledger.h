@@ -25,8 +25,8 @@
 
 struct sim_ledger_key {
     char key[WF_IDEMPOTENCY_KEY_BYTES_MAX + 1];
-    uint32_t executions; /* calls with this key (each one an execution of the task's effect) */
-    uint32_t effects;    /* effects applied: 1 through the keyed API, one per call unkeyed */
+    uint32_t executions;   /* calls with this key (each one an execution of the task's effect) */
+    uint32_t effects;      /* effects applied: 1 through the keyed API, one per call unkeyed */
     struct wf_token first; /* the attempt whose execution applied the first effect */
     uint32_t first_worker;
 };
@@ -44,13 +44,13 @@ struct sim_ledger_record {
 struct sim_ledger {
     struct sim_ledger_key *keys; /* owned, SIM_LEDGER_KEYS_MAX; [0, key_count) used */
     uint32_t key_count;
-    uint32_t *slots; /* owned, SIM_LEDGER_SLOTS; key index + 1, 0 = empty */
+    uint32_t *slots;                   /* owned, SIM_LEDGER_SLOTS; key index + 1, 0 = empty */
     struct sim_ledger_record *records; /* owned, SIM_LEDGER_RECORDS_MAX */
     uint32_t record_count;
-    uint64_t executions;           /* every call */
-    uint64_t effects_applied;      /* every effect applied */
-    uint64_t duplicates_detected;  /* keyed calls that found the effect applied already */
-    uint64_t full;                 /* calls refused because the key table was full */
+    uint64_t executions;          /* every call */
+    uint64_t effects_applied;     /* every effect applied */
+    uint64_t duplicates_detected; /* keyed calls that found the effect applied already */
+    uint64_t full;                /* calls refused because the key table was full */
 };
 
 /* Returns 0, or -1 when out of memory. */

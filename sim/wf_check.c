@@ -117,8 +117,8 @@ static void sim_wf_check_completed(struct sim_world *w, const struct raft_entry 
     uint32_t effects = k != NULL ? k->effects : 0;
     if (effects != 1) {
         sim_check_violation(&w->checker, "effect_once", 0, 0, 0, e->index,
-                            "the committed log completes task %s at index %" PRIu64
-                            " with %" PRIu32 " effects applied in the ledger (exactly one is due)",
+                            "the committed log completes task %s at index %" PRIu64 " with %" PRIu32
+                            " effects applied in the ledger (exactly one is due)",
                             key, e->index, effects);
     }
 }
@@ -135,8 +135,8 @@ void sim_wf_check_commit(struct sim_world *w, struct sim_node *n)
     for (uint64_t i = replica_sm_applied_index(wf->reference) + 1; i <= target; i++) {
         struct raft_entry e;
         if (!raft_node_entry_at(raft, i, &e) || sim_wf_hashes_reserve(wf, i) != 0) {
-            sim_world_fail(w, "the committed reference cannot take entry %" PRIu64 " from n%u",
-                           i, n->index + 1);
+            sim_world_fail(w, "the committed reference cannot take entry %" PRIu64 " from n%u", i,
+                           n->index + 1);
             return;
         }
         if (replica_sm_apply(wf->reference, &e, &result) != 0) {
@@ -167,8 +167,8 @@ void sim_wf_check_applied(struct sim_world *w, struct sim_node *n, uint64_t inde
     uint64_t expected = wf->reference_hashes[index];
     if (state_hash != expected) {
         sim_check_violation(&w->checker, "committed_prefix", n->index + 1, 0, n->term, index,
-                            "n%u's state machines after it %s index %" PRIu64
-                            " hash to %016" PRIx64 ", the committed log applied up to there to "
+                            "n%u's state machines after it %s index %" PRIu64 " hash to %016" PRIx64
+                            ", the committed log applied up to there to "
                             "%016" PRIx64 ": not a prefix application of the committed log",
                             n->index + 1, what, index, state_hash, expected);
     }
@@ -337,16 +337,15 @@ static struct replica_sm *sim_wf_replay_storage(struct sim_world *w, struct sim_
         return NULL;
     }
     struct replica_sm *sm =
-        rec.snapshot.found
-            ? replica_sm_restore(&config.machines, NULL, NULL, rec.snapshot.data,
-                                 (size_t)rec.snapshot.meta.data_len, rec.snapshot.meta.index, why,
-                                 size)
-            : replica_sm_create(&config.machines, NULL, NULL);
+        rec.snapshot.found ? replica_sm_restore(&config.machines, NULL, NULL, rec.snapshot.data,
+                                                (size_t)rec.snapshot.meta.data_len,
+                                                rec.snapshot.meta.index, why, size)
+                           : replica_sm_create(&config.machines, NULL, NULL);
     snap_loaded_free(&rec.snapshot);
     struct wal_iter *iter = NULL;
-    int rc = sm == NULL ? STORAGE_EINVAL
-                        : wal_iter_open(store_wal(store), replica_sm_applied_index(sm) + 1, &iter,
-                                        &serr);
+    int rc = sm == NULL
+                 ? STORAGE_EINVAL
+                 : wal_iter_open(store_wal(store), replica_sm_applied_index(sm) + 1, &iter, &serr);
     struct wal_entry e;
     struct replica_sm_result result;
     while (rc == STORAGE_OK && replica_sm_applied_index(sm) < applied &&
@@ -392,15 +391,13 @@ void sim_wf_check_rebuild(struct sim_world *w)
             sim_check_violation(&w->checker, "projector_rebuild", i + 1, 0, n->term, applied,
                                 "replaying n%u's storage could not reach its applied index "
                                 "%" PRIu64 ": %s",
-                                i + 1, applied,
-                                why[0] ? why : "the log ends before it");
+                                i + 1, applied, why[0] ? why : "the log ends before it");
         } else if (replica_sm_hash(sm) != live || live != w->wf->reference_hashes[applied]) {
-            sim_check_violation(&w->checker, "projector_rebuild", i + 1, 0, n->term, applied,
-                                "replaying n%u's storage up to index %" PRIu64
-                                " gives state hash %016" PRIx64 ", the live replica had %016" PRIx64
-                                " and the committed log gives %016" PRIx64,
-                                i + 1, applied, replica_sm_hash(sm), live,
-                                w->wf->reference_hashes[applied]);
+            sim_check_violation(
+                &w->checker, "projector_rebuild", i + 1, 0, n->term, applied,
+                "replaying n%u's storage up to index %" PRIu64 " gives state hash %016" PRIx64
+                ", the live replica had %016" PRIx64 " and the committed log gives %016" PRIx64,
+                i + 1, applied, replica_sm_hash(sm), live, w->wf->reference_hashes[applied]);
         }
         replica_sm_destroy(sm);
     }
@@ -420,8 +417,9 @@ void sim_wf_counters(const struct sim_world *w, struct report_run *r)
     report_run_count(r, "wf.completed", c.workflows_by_state[WF_WORKFLOW_COMPLETED]);
     report_run_count(r, "wf.failed", c.workflows_by_state[WF_WORKFLOW_FAILED]);
     report_run_count(r, "wf.cancelled", c.workflows_by_state[WF_WORKFLOW_CANCELLED]);
-    report_run_count(r, "wf.unfinished", c.workflows_by_state[WF_WORKFLOW_RUNNING] +
-                                             c.workflows_by_state[WF_WORKFLOW_PAUSED]);
+    report_run_count(r, "wf.unfinished",
+                     c.workflows_by_state[WF_WORKFLOW_RUNNING] +
+                         c.workflows_by_state[WF_WORKFLOW_PAUSED]);
     report_run_count(r, "wf.tasks.completed", c.tasks_by_state[WF_TASK_COMPLETED]);
     report_run_count(r, "wf.tasks.failed", c.tasks_by_state[WF_TASK_FAILED]);
     report_run_count(r, "wf.attempts", c.attempts_started);

@@ -75,8 +75,8 @@ void sim_wf_request_send(struct sim_world *w, uint32_t index, uint32_t generatio
         memcpy(msg->u.command.workflow_id, r->workflow_id, sizeof(r->workflow_id));
         sim_wf_msg_send(w, msg, SIM_WF_EV_AT_NODE, r->target);
     }
-    sim_wf_push(w, w->queue.now_us + wf->scenario->request_timeout_us, SIM_WF_EV_REQUEST_TIMEOUT,
-                0, index, (uint32_t)r->seq);
+    sim_wf_push(w, w->queue.now_us + wf->scenario->request_timeout_us, SIM_WF_EV_REQUEST_TIMEOUT, 0,
+                index, (uint32_t)r->seq);
 }
 
 void sim_wf_request_timeout(struct sim_world *w, uint32_t index, uint32_t generation)
@@ -97,16 +97,16 @@ void sim_wf_client_answer(struct sim_world *w, struct sim_wf_msg *msg)
     struct sim_wf *wf = w->wf;
     assert(!msg->to_worker && msg->origin < wf->request_count);
     struct sim_wf_request *r = &wf->requests[msg->origin];
-    if (r->done || msg->seq != r->seq) {
+    if (r->done || (msg->seq != r->seq && msg->answer != SIM_WF_ANSWER_APPLIED)) {
         sim_world_note(w, "%s %s: an answer to an earlier send", wf_command_type_name(r->type),
                        r->workflow_id);
-        return;
+        return; /* a result of any send is the result (the command is the same); a redirect or
+                   a retry of an earlier one is not news */
     }
     switch (msg->answer) {
     case SIM_WF_ANSWER_APPLIED:
         r->done = true;
         r->status = msg->status;
-        r->answered_us = w->queue.now_us;
         wf->stats.answers[msg->status]++;
         sim_world_note(w, "%s %s: %s", wf_command_type_name(r->type), r->workflow_id,
                        wf_status_name(msg->status));

@@ -138,8 +138,7 @@ static uint32_t sim_wf_msg_slot(const struct sim_world *w, const struct sim_wf_m
 void sim_wf_msg_send(struct sim_world *w, struct sim_wf_msg *msg, enum sim_wf_event kind,
                      uint32_t to)
 {
-    assert(kind == SIM_WF_EV_AT_NODE || kind == SIM_WF_EV_AT_CLIENT ||
-           kind == SIM_WF_EV_AT_WORKER);
+    assert(kind == SIM_WF_EV_AT_NODE || kind == SIM_WF_EV_AT_CLIENT || kind == SIM_WF_EV_AT_WORKER);
     struct sim_wf *wf = w->wf;
     if (sim_choose_chance(&w->chooser, SIM_CONCERN_WORKFLOW, w->net.config.drop_probability)) {
         wf->stats.messages_dropped++;
@@ -152,8 +151,8 @@ void sim_wf_msg_send(struct sim_world *w, struct sim_wf_msg *msg, enum sim_wf_ev
             uint32_t generation = copy->generation;
             *copy = *msg;
             copy->generation = generation;
-            sim_wf_push(w, w->queue.now_us + sim_wf_latency(w), kind, to,
-                        sim_wf_msg_slot(w, copy), copy->generation);
+            sim_wf_push(w, w->queue.now_us + sim_wf_latency(w), kind, to, sim_wf_msg_slot(w, copy),
+                        copy->generation);
         }
     }
     sim_wf_push(w, w->queue.now_us + sim_wf_latency(w), kind, to, sim_wf_msg_slot(w, msg),
@@ -205,10 +204,29 @@ static int sim_wf_propose(struct sim_world *w, struct sim_node *n, struct wf_com
     return sim_node_propose(w, n, w->wf->encode, len, index, term);
 }
 
+/* A worker's ping: the leader notes it alive; others redirect it. */
+static void sim_wf_node_ping(struct sim_world *w, struct sim_node *n, const struct sim_wf_msg *msg)
+{
+    if (!n->up || n->paused) {
+        return;
+    }
+    if (n->role == RAFT_LEADER) {
+        w->wf->nodes[n->index].seen_us[msg->origin] = w->queue.now_us;
+        sim_wf_answer(w, true, msg->origin, 0, SIM_WF_ANSWER_APPLIED, WF_OK, 0);
+        return;
+    }
+    sim_wf_answer(w, true, msg->origin, 0, SIM_WF_ANSWER_REDIRECT, WF_OK,
+                  replica_leader(n->replica));
+}
+
 static void sim_wf_node_receive(struct sim_world *w, uint32_t node, struct sim_wf_msg *msg)
 {
     struct sim_node *n = &w->nodes[node];
     bool from_worker = msg->kind == SIM_WF_MSG_REPORT;
+    if (msg->kind == SIM_WF_MSG_PING) {
+        sim_wf_node_ping(w, n, msg);
+        return;
+    }
     if (!n->up || n->paused) {
         sim_world_note(w, "n%u is %s: %s lost", node + 1, n->up ? "paused" : "down",
                        wf_command_type_name(msg->u.command.type));
@@ -282,7 +300,8 @@ static uint32_t sim_wf_free_workers(const struct sim_world *w, const struct sim_
     }
     uint32_t count = 0;
     for (uint32_t id = 0; id < w->scenario.wf.workers; id++) {
-        if (!busy[id]) {
+        bool alive = wn->seen_us[id] != 0 && wn->seen_us[id] + SIM_WF_SEEN_US > w->queue.now_us;
+        if (!busy[id] && alive) {
             free_workers[count++] = id;
         }
     }
@@ -401,6 +420,7 @@ static void sim_wf_node_reset(struct sim_wf_node *wn)
     wn->term = 0;
     wn->grace_until_ms = 0;
     wn->proposal_count = 0;
+    memset(wn->seen_us, 0, sizeof(wn->seen_us));
 }
 
 void sim_wf_node_started(struct sim_world *w, struct sim_node *n)
@@ -473,19 +493,21 @@ void sim_wf_on_applied(struct sim_world *w, struct sim_node *n, const struct raf
         wn->ready = true;
         wn->grace_until_ms = sim_wf_now_ms(w) + wf->scenario->grace_us / 1000;
         if (wf->enabled) {
-            sim_world_note(w, "n%u applied its no-op of term %" PRIu64 ": it coordinates, no "
-                              "lease expires before %" PRIu64 "ms",
+            sim_world_note(w,
+                           "n%u applied its no-op of term %" PRIu64 ": it coordinates, no "
+                           "lease expires before %" PRIu64 "ms",
                            n->index + 1, e->term, wn->grace_until_ms);
         }
     }
-    bool workflow = e->type == RAFT_ENTRY_COMMAND && e->data_len > 0 && e->data[0] == WF_COMMAND_TAG;
+    bool workflow =
+        e->type == RAFT_ENTRY_COMMAND && e->data_len > 0 && e->data[0] == WF_COMMAND_TAG;
     if (wn->proposal_count > 0 && !workflow) {
         sim_wf_settle_proposals(w, n, e, NULL); /* another entry took the index */
     }
 }
 
-void sim_wf_on_workflow_applied(struct sim_world *w, struct sim_node *n,
-                                const struct raft_entry *e, const struct wf_result *result)
+void sim_wf_on_workflow_applied(struct sim_world *w, struct sim_node *n, const struct raft_entry *e,
+                                const struct wf_result *result)
 {
     struct sim_wf *wf = w->wf;
     sim_wf_check_replica(w, n, e->index);
@@ -562,6 +584,9 @@ void sim_wf_event(struct sim_world *w, uint64_t arg, uint32_t node)
     case SIM_WF_EV_SETTLE_DEADLINE:
         sim_wf_check_settle(w, true);
         return;
+    case SIM_WF_EV_WORKER_PING:
+        sim_wf_worker_ping(w, index, generation);
+        return;
     case SIM_WF_EV_COUNT:
         break;
     }
@@ -605,7 +630,6 @@ void sim_wf_finish(struct sim_world *w)
     if (wf == NULL || !wf->enabled || w->stop || w->checker.violated) {
         return;
     }
-    wf->stats.settled_us = w->queue.now_us;
     sim_wf_check_settle(w, false);
     if (!w->checker.violated) {
         sim_wf_check_rebuild(w);
@@ -620,7 +644,8 @@ void sim_wf_log_line(struct sim_world *w, struct sim_node *n, const char *line, 
     if (wf == NULL || wf->log == NULL) {
         return;
     }
-    if (n == NULL ? !wf->log_committed : (wf->log_committed || !((w->options.log_nodes >> n->index) & 1u))) {
+    if (n == NULL ? !wf->log_committed
+                  : (wf->log_committed || !((w->options.log_nodes >> n->index) & 1u))) {
         return;
     }
     if (w->options.log_kinds != 0 && !((w->options.log_kinds >> SIM_EV_WF) & 1u)) {

@@ -11,12 +11,9 @@
 #define SIM_WF_WORDS_MAX 12
 
 static const char *const sim_wf_action_names[SIM_WF_ACT_COUNT] = {
-    [SIM_WF_ACT_COMPLETE] = "complete",
-    [SIM_WF_ACT_FAIL] = "fail",
-    [SIM_WF_ACT_CRASH] = "crash",
-    [SIM_WF_ACT_CRASH_EFFECT] = "crash-after-effect",
-    [SIM_WF_ACT_LATE] = "late",
-    [SIM_WF_ACT_TWICE] = "twice",
+    [SIM_WF_ACT_COMPLETE] = "complete", [SIM_WF_ACT_FAIL] = "fail",
+    [SIM_WF_ACT_CRASH] = "crash",       [SIM_WF_ACT_CRASH_EFFECT] = "crash-after-effect",
+    [SIM_WF_ACT_LATE] = "late",         [SIM_WF_ACT_TWICE] = "twice",
 };
 
 const char *sim_wf_action_name(enum sim_wf_action action)
@@ -29,13 +26,14 @@ void sim_wf_scenario_defaults(struct sim_wf_scenario *wf)
 {
     assert(wf != NULL);
     memset(wf, 0, sizeof(*wf));
-    wf->workflows_max = 64;
+    wf->workflows_max = 0; /* auto: sim_wf_scenario_validate */
     wf->grace_us = 1000000;
     wf->settle_us = 30000000;
     wf->request_timeout_us = 500000;
     wf->workers = 4;
     wf->duration = (struct sim_dist){ .kind = SIM_DIST_UNIFORM, .min_us = 50000, .max_us = 200000 };
-    wf->restart = (struct sim_dist){ .kind = SIM_DIST_UNIFORM, .min_us = 200000, .max_us = 2000000 };
+    wf->restart =
+        (struct sim_dist){ .kind = SIM_DIST_UNIFORM, .min_us = 200000, .max_us = 2000000 };
     wf->late_by_us = 1000000;
     wf->extend = 1;
 }
@@ -197,8 +195,10 @@ static int sim_wf_submit_options(struct sim_wf_submit *s, char **words, int coun
             s->count = (uint32_t)value;
         } else if (strcmp(words[i], "every") == 0) {
             if (sim_parse_duration_us(words[i + 1], &s->every_us) != 0) {
-                return sim_wf_problem(problem, size, "[workflows] submit: every %s: expected a "
-                                                     "duration like 200ms", words[i + 1]);
+                return sim_wf_problem(problem, size,
+                                      "[workflows] submit: every %s: expected a "
+                                      "duration like 200ms",
+                                      words[i + 1]);
             }
         } else if (strcmp(words[i], "as") == 0) {
             if (!wf_name_valid(words[i + 1], strlen(words[i + 1]), WF_ID_BYTES_MAX - 4)) {
@@ -226,8 +226,10 @@ static int sim_wf_parse_submit(struct sim_wf_scenario *wf, const char *file, uin
     char *words[SIM_WF_WORDS_MAX];
     int count = sim_wf_split(copy, words);
     if (count < 2) {
-        return sim_wf_problem(problem, size, "[workflows] submit: expected 'AT PATH [x COUNT] "
-                                             "[every INTERVAL] [as ID]', got '%s'", value);
+        return sim_wf_problem(problem, size,
+                              "[workflows] submit: expected 'AT PATH [x COUNT] "
+                              "[every INTERVAL] [as ID]', got '%s'",
+                              value);
     }
     if (wf->submit_count == SIM_WF_SUBMITS_MAX) {
         return sim_wf_problem(problem, size, "[workflows] submit: more than %u lines",
@@ -235,8 +237,10 @@ static int sim_wf_parse_submit(struct sim_wf_scenario *wf, const char *file, uin
     }
     struct sim_wf_submit s = { .count = 1, .line = line };
     if (sim_parse_duration_us(words[0], &s.at_us) != 0) {
-        return sim_wf_problem(problem, size, "[workflows] submit: bad time '%s' (use a unit: ms, "
-                                             "s, m)", words[0]);
+        return sim_wf_problem(problem, size,
+                              "[workflows] submit: bad time '%s' (use a unit: ms, "
+                              "s, m)",
+                              words[0]);
     }
     if (sim_wf_submit_options(&s, words, count, problem, size) != 0) {
         return -1;
@@ -250,8 +254,10 @@ static int sim_wf_parse_submit(struct sim_wf_scenario *wf, const char *file, uin
     }
     const char *base = s.as[0] != '\0' ? s.as : wf->definition_ids[s.definition];
     if (s.count > 1 && strlen(base) > WF_ID_BYTES_MAX - 4) {
-        return sim_wf_problem(problem, size, "[workflows] submit: the id '%s' leaves no room for "
-                                             "the -N suffix of x %u", base, s.count);
+        return sim_wf_problem(problem, size,
+                              "[workflows] submit: the id '%s' leaves no room for "
+                              "the -N suffix of x %u",
+                              base, s.count);
     }
     wf->submits[wf->submit_count++] = s;
     wf->instance_count += s.count;
@@ -267,8 +273,10 @@ static int sim_wf_parse_control(struct sim_wf_scenario *wf, uint32_t line, const
     int count = sim_wf_split(copy, words);
     struct sim_wf_control c = { .line = line };
     if (count != 3 || sim_parse_duration_us(words[0], &c.at_us) != 0) {
-        return sim_wf_problem(problem, size, "[workflows] control: expected 'AT pause|resume|cancel "
-                                             "WORKFLOW_ID', got '%s'", value);
+        return sim_wf_problem(problem, size,
+                              "[workflows] control: expected 'AT pause|resume|cancel "
+                              "WORKFLOW_ID', got '%s'",
+                              value);
     }
     if (strcmp(words[1], "pause") == 0) {
         c.type = WF_CMD_PAUSE;
@@ -277,8 +285,10 @@ static int sim_wf_parse_control(struct sim_wf_scenario *wf, uint32_t line, const
     } else if (strcmp(words[1], "cancel") == 0) {
         c.type = WF_CMD_CANCEL;
     } else {
-        return sim_wf_problem(problem, size, "[workflows] control: unknown action '%s' (pause, "
-                                             "resume, cancel)", words[1]);
+        return sim_wf_problem(problem, size,
+                              "[workflows] control: unknown action '%s' (pause, "
+                              "resume, cancel)",
+                              words[1]);
     }
     if (!wf_name_valid(words[2], strlen(words[2]), WF_ID_BYTES_MAX)) {
         return sim_wf_problem(problem, size, "[workflows] control: '%s' is not a workflow id",
@@ -339,8 +349,9 @@ static int sim_wf_parse_script(struct sim_wf_scenario *wf, uint32_t line, const 
     if (count == 4) {
         if (s.action != SIM_WF_ACT_FAIL ||
             !wf_name_valid(words[3], strlen(words[3]), WF_ERROR_KIND_BYTES_MAX)) {
-            return sim_wf_problem(problem, size, "[workers] script: an error kind (a name of at "
-                                                 "most %d characters) follows only 'fail'",
+            return sim_wf_problem(problem, size,
+                                  "[workers] script: an error kind (a name of at "
+                                  "most %d characters) follows only 'fail'",
                                   WF_ERROR_KIND_BYTES_MAX);
         }
         snprintf(s.error_kind, sizeof(s.error_kind), "%s", words[3]);
@@ -372,8 +383,10 @@ int sim_wf_scenario_key(struct sim_wf_scenario *wf, const char *file, uint32_t l
                               wf->expect_line);
     }
     if (strcmp(value, "completed") != 0 && strcmp(value, "terminal") != 0) {
-        return sim_wf_problem(problem, size, "[workflows] expect: expected completed or terminal, "
-                                             "got '%s'", value);
+        return sim_wf_problem(problem, size,
+                              "[workflows] expect: expected completed or terminal, "
+                              "got '%s'",
+                              value);
     }
     wf->expect_line = line;
     wf->expect_completed = strcmp(value, "completed") == 0;
@@ -409,8 +422,8 @@ static int sim_wf_task_known(const struct sim_wf_scenario *wf, const char *task_
     return 0;
 }
 
-static int sim_wf_validate_scripts(const struct sim_wf_scenario *wf, uint32_t *line,
-                                   char *problem, size_t size)
+static int sim_wf_validate_scripts(const struct sim_wf_scenario *wf, uint32_t *line, char *problem,
+                                   size_t size)
 {
     if (wf->script_count == 0) {
         return 0;
@@ -424,8 +437,10 @@ static int sim_wf_validate_scripts(const struct sim_wf_scenario *wf, uint32_t *l
         const struct sim_wf_script *s = &wf->scripts[i];
         if (!sim_wf_task_known(wf, s->task_id, scratch)) {
             *line = s->line;
-            rc = sim_wf_problem(problem, size, "[workers] script: no submitted definition has a "
-                                               "task '%s'", s->task_id);
+            rc = sim_wf_problem(problem, size,
+                                "[workers] script: no submitted definition has a "
+                                "task '%s'",
+                                s->task_id);
         } else if (s->workflow_id[0] != '\0' && !sim_wf_submitted(wf, s->workflow_id)) {
             *line = s->line;
             rc = sim_wf_problem(problem, size, "[workers] script: no workflow '%s' is submitted",
@@ -436,16 +451,21 @@ static int sim_wf_validate_scripts(const struct sim_wf_scenario *wf, uint32_t *l
     return rc;
 }
 
-int sim_wf_scenario_validate(const struct sim_wf_scenario *wf, uint64_t duration_us,
-                             uint32_t *line, char *problem, size_t size)
+int sim_wf_scenario_validate(struct sim_wf_scenario *wf, uint64_t duration_us, uint32_t *line,
+                             char *problem, size_t size)
 {
     assert(wf != NULL && line != NULL);
+    if (wf->workflows_max == 0) {
+        /* only what the scenario needs: every node start allocates the runs (wf_state.h) */
+        wf->workflows_max = wf->instance_count > 0 ? wf->instance_count : 1;
+    }
     for (uint32_t i = 0; i < wf->submit_count; i++) {
         const struct sim_wf_submit *s = &wf->submits[i];
         if (s->at_us + (uint64_t)(s->count - 1) * s->every_us >= duration_us) {
             *line = s->line;
-            return sim_wf_problem(problem, size, "[workflows] submit: the last submission is not "
-                                                 "within the run's duration (%" PRIu64 "ms)",
+            return sim_wf_problem(problem, size,
+                                  "[workflows] submit: the last submission is not "
+                                  "within the run's duration (%" PRIu64 "ms)",
                                   duration_us / 1000);
         }
     }
@@ -453,18 +473,23 @@ int sim_wf_scenario_validate(const struct sim_wf_scenario *wf, uint64_t duration
         const struct sim_wf_control *c = &wf->controls[i];
         *line = c->line;
         if (c->at_us >= duration_us) {
-            return sim_wf_problem(problem, size, "[workflows] control: at %" PRIu64 "ms is not "
-                                                 "within the run's duration", c->at_us / 1000);
+            return sim_wf_problem(problem, size,
+                                  "[workflows] control: at %" PRIu64 "ms is not "
+                                  "within the run's duration",
+                                  c->at_us / 1000);
         }
         if (!sim_wf_submitted(wf, c->workflow_id)) {
-            return sim_wf_problem(problem, size, "[workflows] control: no workflow '%s' is "
-                                                 "submitted", c->workflow_id);
+            return sim_wf_problem(problem, size,
+                                  "[workflows] control: no workflow '%s' is "
+                                  "submitted",
+                                  c->workflow_id);
         }
     }
     if (wf->submit_count == 0 && (wf->control_count > 0 || wf->script_count > 0)) {
         *line = wf->control_count > 0 ? wf->controls[0].line : wf->scripts[0].line;
-        return sim_wf_problem(problem, size, "workflow controls and scripts need a [workflows] "
-                                             "submit line");
+        return sim_wf_problem(problem, size,
+                              "workflow controls and scripts need a [workflows] "
+                              "submit line");
     }
     return sim_wf_validate_scripts(wf, line, problem, size);
 }
@@ -485,11 +510,12 @@ void sim_wf_scenario_print(const struct sim_wf_scenario *wf, FILE *out)
             wf->instance_count);
     for (uint32_t i = 0; i < wf->submit_count; i++) {
         const struct sim_wf_submit *s = &wf->submits[i];
-        fprintf(out, "[workflows] line %" PRIu32 ": at %" PRIu64 "us submit %s (%s) x %" PRIu32
-                     " every %" PRIu64 "us%s%s\n",
+        fprintf(out,
+                "[workflows] line %" PRIu32 ": at %" PRIu64 "us submit %s (%s) x %" PRIu32
+                " every %" PRIu64 "us%s%s\n",
                 s->line, s->at_us, wf->definitions[s->definition],
-                wf->definition_ids[s->definition], s->count, s->every_us,
-                s->as[0] ? " as " : "", s->as);
+                wf->definition_ids[s->definition], s->count, s->every_us, s->as[0] ? " as " : "",
+                s->as);
     }
     for (uint32_t i = 0; i < wf->control_count; i++) {
         const struct sim_wf_control *c = &wf->controls[i];

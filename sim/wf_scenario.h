@@ -29,9 +29,9 @@
 /* `submit = AT PATH [x COUNT] [every INTERVAL] [as ID]`: COUNT workflows of one definition. */
 struct sim_wf_submit {
     uint64_t at_us;
-    uint32_t count;      /* invariant: >= 1 */
-    uint64_t every_us;   /* between two submissions of the line */
-    uint32_t definition; /* index into sim_wf_scenario.definitions */
+    uint32_t count;               /* invariant: >= 1 */
+    uint64_t every_us;            /* between two submissions of the line */
+    uint32_t definition;          /* index into sim_wf_scenario.definitions */
     char as[WF_ID_BYTES_MAX + 1]; /* base id ("" = the definition's id); COUNT > 1 adds -1, -2.. */
     uint32_t line;
 };
@@ -75,7 +75,8 @@ struct sim_wf_scenario {
     uint32_t instance_count; /* sum of the submits' counts; invariant: <= SIM_WF_INSTANCES_MAX */
     uint32_t control_count;
     struct sim_wf_control controls[SIM_WF_CONTROLS_MAX];
-    uint32_t workflows_max; /* cluster-wide: every replica's workflow engine holds this many runs */
+    uint32_t workflows_max; /* cluster-wide: every replica's workflow engine holds this many runs;
+                               0 in the file's defaults: the workflows it submits (at least 1) */
     uint64_t grace_us;      /* a new leader's grace before it expires any lease */
     uint64_t settle_us;     /* after the faulty phase: every workflow ends within this */
     int expect_completed;   /* `expect = completed`: every workflow not cancelled completes */
@@ -112,10 +113,10 @@ int sim_wf_scenario_key(struct sim_wf_scenario *wf, const char *file, uint32_t l
                         size_t size);
 
 /* Cross-checks after the whole file: submissions within the run's duration, scripts naming tasks
- * of some definition, controls naming submitted workflows. Returns 0, or -1 with the line in
- * *line and the problem. */
-int sim_wf_scenario_validate(const struct sim_wf_scenario *wf, uint64_t duration_us,
-                             uint32_t *line, char *problem, size_t size);
+ * of some definition, controls naming submitted workflows; then fills workflows_max if it was not
+ * given. Returns 0, or -1 with the line in *line and the problem. */
+int sim_wf_scenario_validate(struct sim_wf_scenario *wf, uint64_t duration_us, uint32_t *line,
+                             char *problem, size_t size);
 
 /* Prints the effective settings (nothing when no workflow is submitted). */
 void sim_wf_scenario_print(const struct sim_wf_scenario *wf, FILE *out);

@@ -4,6 +4,7 @@
 
 #include "reports/report.h"
 #include "sim/ledger.h"
+#include "sim/net.h"
 #include "sim/replica_sm.h"
 #include "sim/wf_scenario.h"
 #include "workflows/wf_command.h"
@@ -44,14 +45,16 @@ struct raft_entry;
 struct raft_update;
 struct raft_snapshot;
 
-#define SIM_WF_MESSAGES_MAX      1024u /* requests, reports, answers, assignments in flight */
-#define SIM_WF_PROPOSALS_MAX     256u  /* a node's workflow proposals awaiting apply */
-#define SIM_WF_COORD_BATCH_MAX   32u   /* commands one coordinator call may return */
-#define SIM_WF_JOBS_MAX          8u    /* assignments a worker holds (one runs) */
-#define SIM_WF_REPORTS_MAX       16u   /* a worker's reports awaiting an answer */
-#define SIM_WF_LOG_BYTES_MAX     (1u << 20) /* workflow log lines buffered for one event */
-#define SIM_WF_INDEX_MAX         (1u << 24) /* highest log index the reference tracks */
+#define SIM_WF_MESSAGES_MAX       1024u      /* requests, reports, answers, assignments in flight */
+#define SIM_WF_PROPOSALS_MAX      256u       /* a node's workflow proposals awaiting apply */
+#define SIM_WF_COORD_BATCH_MAX    32u        /* commands one coordinator call may return */
+#define SIM_WF_JOBS_MAX           8u         /* assignments a worker holds (one runs) */
+#define SIM_WF_REPORTS_MAX        16u        /* a worker's reports awaiting an answer */
+#define SIM_WF_LOG_BYTES_MAX      (1u << 20) /* workflow log lines buffered for one event */
+#define SIM_WF_INDEX_MAX          (1u << 24) /* highest log index the reference tracks */
 #define SIM_WF_ERROR_KIND_DEFAULT "transient"
+#define SIM_WF_PING_US            100000u /* a worker tells the leader it is alive this often */
+#define SIM_WF_SEEN_US            350000u /* the leader assigns only to workers heard within */
 
 /* Sub-kinds of SIM_EV_WF events (bits 56..63 of the event's arg). */
 enum sim_wf_event {
@@ -64,6 +67,7 @@ enum sim_wf_event {
     SIM_WF_EV_WORKER_RESTART,   /* a crashed worker comes back */
     SIM_WF_EV_REPORT_TIMEOUT,   /* a worker's report was not answered in time */
     SIM_WF_EV_SETTLE_DEADLINE,  /* the settle bound after the faulty phase */
+    SIM_WF_EV_WORKER_PING,      /* a worker's periodic "alive" to the node it believes leads */
     SIM_WF_EV_COUNT,
 };
 
@@ -72,6 +76,7 @@ enum sim_wf_msg_kind {
     SIM_WF_MSG_REPORT,  /* worker -> node: a report to propose */
     SIM_WF_MSG_ASSIGN,  /* node -> worker */
     SIM_WF_MSG_ANSWER,  /* node -> submitter or worker */
+    SIM_WF_MSG_PING,    /* worker -> node: alive (answered with a redirect by non-leaders) */
 };
 
 enum sim_wf_answer {
@@ -103,17 +108,15 @@ struct sim_wf_request {
     uint32_t definition; /* submit: index into sim_wf.defs */
     uint64_t at_us;
     bool done;
-    uint64_t seq;    /* sends so far; answers and timeouts for older sends are ignored */
-    uint32_t target; /* the node it believes leads */
-    enum wf_status status;
-    uint64_t answered_us;
+    uint64_t seq;          /* sends so far; answers and timeouts for older sends are ignored */
+    uint32_t target;       /* the node it believes leads */
+    enum wf_status status; /* the answer, once done */
 };
 
 struct sim_wf_job {
     struct wf_assignment assignment;
     enum sim_wf_action action;
     char error_kind[WF_ERROR_KIND_BYTES_MAX + 1];
-    bool started;
     uint64_t end_us;       /* when it ends: report, or crash for the crash actions */
     uint64_t next_beat_us; /* next lease extension; UINT64_MAX for none */
 };
@@ -134,8 +137,10 @@ struct sim_wf_worker {
     struct sim_wf_job jobs[SIM_WF_JOBS_MAX]; /* [0] runs; invariant: job_count <= JOBS_MAX */
     uint32_t report_count;
     struct sim_wf_report reports[SIM_WF_REPORTS_MAX];
-    uint64_t report_seq;
-    uint32_t target; /* node index it believes leads */
+    uint64_t report_seq;  /* reports are numbered from 1; answers with seq 0 answer a ping */
+    uint32_t target;      /* node index it believes leads */
+    uint32_t incarnation; /* its pings carry it: a crash ends the chain, a restart starts one */
+    bool ping_unanswered; /* the last ping got no answer: the next goes to another node */
 };
 
 enum sim_wf_source {
@@ -160,18 +165,19 @@ struct sim_wf_node {
     uint64_t grace_until_ms; /* no lease expires before this */
     uint32_t proposal_count;
     struct sim_wf_proposal proposals[SIM_WF_PROPOSALS_MAX];
+    uint64_t seen_us[SIM_WF_WORKERS_MAX]; /* the last ping from each worker (soft state) */
     struct wf_inv_view *before; /* its workflow state as of its last check (no_regression) */
 };
 
 struct sim_wf_stats {
-    uint64_t submits_sent;  /* submit sends, resends included */
+    uint64_t submits_sent; /* submit sends, resends included */
     uint64_t submit_resends;
     uint64_t controls_sent;
     uint64_t answers[WF_STATUS_COUNT]; /* submitters' results by status */
     uint64_t coordinator_calls;
     uint64_t coordinator_proposals;
     uint64_t assignments_sent;
-    uint64_t assignments_lost; /* dropped in flight, or at a crashed or full worker */
+    uint64_t assignments_lost;     /* dropped in flight, or at a crashed or full worker */
     uint64_t assignments_repeated; /* a worker already held the token */
     uint64_t reports_sent;         /* report sends, resends included */
     uint64_t report_resends;
@@ -183,7 +189,6 @@ struct sim_wf_stats {
     uint64_t messages_dropped; /* worker and submitter messages lost in flight */
     uint64_t rebuilds;         /* nodes whose storage was replayed at the end */
     uint64_t rebuild_entries;
-    uint64_t settled_us; /* when every workflow had ended, after the faulty phase */
 };
 
 struct sim_wf {
@@ -195,8 +200,8 @@ struct sim_wf {
     uint32_t request_count;
     struct sim_wf_request requests[SIM_WF_INSTANCES_MAX + SIM_WF_CONTROLS_MAX];
     struct sim_wf_worker workers[SIM_WF_WORKERS_MAX];
-    struct sim_wf_node nodes[16]; /* SIM_NODES_MAX */
-    struct sim_wf_msg *messages;  /* owned, SIM_WF_MESSAGES_MAX */
+    struct sim_wf_node nodes[SIM_NODES_MAX];
+    struct sim_wf_msg *messages; /* owned, SIM_WF_MESSAGES_MAX */
     struct sim_ledger ledger;
 
     /* The reference: the committed log applied in commit order; hashes by index. */
@@ -277,6 +282,7 @@ void sim_wf_worker_receive(struct sim_world *world, struct sim_wf_msg *msg);
 void sim_wf_worker_step(struct sim_world *world, uint32_t worker, uint32_t generation);
 void sim_wf_worker_restart(struct sim_world *world, uint32_t worker, uint32_t generation);
 void sim_wf_report_timeout(struct sim_world *world, uint32_t worker, uint32_t seq);
+void sim_wf_worker_ping(struct sim_world *world, uint32_t worker, uint32_t incarnation);
 
 /* wf_check.c */
 int sim_wf_check_setup(struct sim_world *world);

@@ -27,14 +27,50 @@ void sim_wf_workers_start(struct sim_world *w)
         wk->id = id;
         wk->up = true;
         wk->target = sim_wf_worker_random_node(w);
+        /* staggered, so the workers' pings do not all fall on the same instant */
+        sim_wf_push(w, w->queue.now_us + SIM_WF_PING_US * id / w->scenario.wf.workers,
+                    SIM_WF_EV_WORKER_PING, 0, id, wk->incarnation);
+    }
+}
+
+void sim_wf_worker_ping(struct sim_world *w, uint32_t id, uint32_t incarnation)
+{
+    struct sim_wf_worker *wk = sim_wf_worker(w, id);
+    if (!wk->up || incarnation != wk->incarnation) {
+        return; /* the ping chain of a crashed incarnation */
+    }
+    bool frozen = wk->job_count > 0 && wk->jobs[0].action == SIM_WF_ACT_LATE;
+    if (wk->ping_unanswered && !frozen) {
+        wk->target = (wk->target + 1) % w->scenario.nodes;
+    }
+    struct sim_wf_msg *msg = frozen ? NULL : sim_wf_msg_alloc(w, SIM_WF_MSG_PING);
+    if (msg != NULL) {
+        msg->origin = id;
+        sim_wf_msg_send(w, msg, SIM_WF_EV_AT_NODE, wk->target);
+    }
+    wk->ping_unanswered = true;
+    sim_wf_push(w, w->queue.now_us + SIM_WF_PING_US, SIM_WF_EV_WORKER_PING, 0, id, wk->incarnation);
+}
+
+/* A ping's answer: the leader heard it, or a node names the leader. */
+static void sim_wf_ping_answer(struct sim_world *w, struct sim_wf_worker *wk,
+                               const struct sim_wf_msg *msg)
+{
+    if (!wk->up) {
+        return;
+    }
+    if (msg->answer == SIM_WF_ANSWER_APPLIED) {
+        wk->ping_unanswered = false;
+    } else if (msg->hint >= 1 && msg->hint <= w->scenario.nodes) {
+        wk->target = msg->hint - 1;
+        wk->ping_unanswered = false;
     }
 }
 
 static uint64_t sim_wf_draw(struct sim_world *w, const struct sim_dist *dist)
 {
     uint64_t drawn = sim_dist_sample(dist, sim_chooser_stream(&w->chooser, SIM_CONCERN_WORKFLOW));
-    return sim_choose_sampled(&w->chooser, SIM_CONCERN_WORKFLOW, dist->min_us, dist->max_us,
-                              drawn);
+    return sim_choose_sampled(&w->chooser, SIM_CONCERN_WORKFLOW, dist->min_us, dist->max_us, drawn);
 }
 
 /* ---- reports ---- */
@@ -121,18 +157,24 @@ void sim_wf_report_timeout(struct sim_world *w, uint32_t id, uint32_t seq)
 static void sim_wf_worker_answer(struct sim_world *w, const struct sim_wf_msg *msg)
 {
     struct sim_wf_worker *wk = sim_wf_worker(w, msg->origin);
+    if (msg->seq == 0) {
+        sim_wf_ping_answer(w, wk, msg);
+        return;
+    }
     struct sim_wf_report *report = wk->up ? sim_wf_report_find(wk, msg->seq) : NULL;
     if (report == NULL) {
-        sim_world_note(w, "w%" PRIu32 ": an answer to a report answered already (or lost in "
-                          "a crash)", msg->origin);
+        sim_world_note(w,
+                       "w%" PRIu32 ": an answer to a report answered already (or lost in "
+                       "a crash)",
+                       msg->origin);
         return;
     }
     const struct wf_command *c = &report->command;
     switch (msg->answer) {
     case SIM_WF_ANSWER_APPLIED:
-        sim_world_note(w, "w%" PRIu32 ": %s of %s task %u attempt %" PRIu32 " applied: %s",
-                       wk->id, wf_command_type_name(c->type), c->workflow_id, c->task_index,
-                       c->attempt, wf_status_name(msg->status));
+        sim_world_note(w, "w%" PRIu32 ": %s of %s task %u attempt %" PRIu32 " applied: %s", wk->id,
+                       wf_command_type_name(c->type), c->workflow_id, c->task_index, c->attempt,
+                       wf_status_name(msg->status));
         sim_wf_report_remove(wk, report);
         return;
     case SIM_WF_ANSWER_REDIRECT:
@@ -150,8 +192,7 @@ static void sim_wf_worker_answer(struct sim_world *w, const struct sim_wf_msg *m
         break;
     }
     report->deadline_us = w->queue.now_us + SIM_WF_WORKER_BACKOFF_US;
-    sim_wf_push(w, report->deadline_us, SIM_WF_EV_REPORT_TIMEOUT, 0, wk->id,
-                (uint32_t)report->seq);
+    sim_wf_push(w, report->deadline_us, SIM_WF_EV_REPORT_TIMEOUT, 0, wk->id, (uint32_t)report->seq);
 }
 
 /* ---- attempts ---- */
@@ -186,8 +227,8 @@ static void sim_wf_job_fate(struct sim_world *w, struct sim_wf_job *job)
         }
     } else if (!w->liveness_phase) {
         if (sim_choose_chance(c, SIM_CONCERN_WORKFLOW, s->crash)) {
-            job->action = sim_choose(c, SIM_CONCERN_WORKFLOW, 2) ? SIM_WF_ACT_CRASH_EFFECT
-                                                                 : SIM_WF_ACT_CRASH;
+            job->action =
+                sim_choose(c, SIM_CONCERN_WORKFLOW, 2) ? SIM_WF_ACT_CRASH_EFFECT : SIM_WF_ACT_CRASH;
         } else if (sim_choose_chance(c, SIM_CONCERN_WORKFLOW, s->fail)) {
             job->action = SIM_WF_ACT_FAIL;
         } else if (sim_choose_chance(c, SIM_CONCERN_WORKFLOW, s->late)) {
@@ -215,7 +256,7 @@ static void sim_wf_job_start(struct sim_world *w, struct sim_wf_worker *wk)
 {
     struct sim_wf_job *job = &wk->jobs[0];
     const struct wf_assignment *a = &job->assignment;
-    job->started = true;
+    assert(wk->up && wk->job_count > 0);
     sim_wf_check_execution(w, a, wk->id);
     sim_wf_job_fate(w, job);
     uint64_t now = w->queue.now_us;
@@ -242,6 +283,7 @@ static void sim_wf_worker_crash(struct sim_world *w, struct sim_wf_worker *wk)
     wk->up = false;
     wk->job_count = 0;
     wk->report_count = 0;
+    wk->incarnation++;
     w->wf->stats.worker_crashes++;
     uint64_t downtime = sim_wf_draw(w, &w->scenario.wf.restart);
     sim_world_note(w, "w%" PRIu32 " crashes; it restarts in %" PRIu64 "ms", wk->id,
@@ -260,7 +302,9 @@ void sim_wf_worker_restart(struct sim_world *w, uint32_t id, uint32_t generation
     wk->up = true;
     wk->generation++;
     wk->target = sim_wf_worker_random_node(w);
+    wk->ping_unanswered = false;
     sim_world_note(w, "w%" PRIu32 " is back", wk->id);
+    sim_wf_worker_ping(w, id, wk->incarnation);
 }
 
 /* Executes the effect through the ledger (with the idempotency key, unless broken). */
@@ -365,8 +409,8 @@ static void sim_wf_worker_assign(struct sim_world *w, const struct wf_assignment
     }
     struct sim_wf_worker *wk = sim_wf_worker(w, a->worker_id);
     if (!wk->up || wk->job_count == SIM_WF_JOBS_MAX) {
-        sim_world_note(w, "w%" PRIu32 " is %s: assignment of %s attempt %" PRIu32 " lost",
-                       wk->id, wk->up ? "full" : "down", a->idempotency_key, a->token.attempt);
+        sim_world_note(w, "w%" PRIu32 " is %s: assignment of %s attempt %" PRIu32 " lost", wk->id,
+                       wk->up ? "full" : "down", a->idempotency_key, a->token.attempt);
         wf->stats.assignments_lost++;
         return;
     }

@@ -29,10 +29,10 @@ enum sim_bug {
     SIM_BUG_ACK_BEFORE_SYNC = 1u << 0, /* messages leave before their persist section is durable */
     SIM_BUG_STALE_READ = 1u << 1,      /* any node answers a get from its local state at once */
     /* The workflow plane (sim/wf_world.h): */
-    SIM_BUG_WF_LEDGER_BYPASS = 1u << 8,       /* workers call the ledger without the key */
+    SIM_BUG_WF_LEDGER_BYPASS = 1u << 8,        /* workers call the ledger without the key */
     SIM_BUG_WF_DISPATCH_UNCOMMITTED = 1u << 9, /* the leader sends an assignment when it proposes
                                                  the start, before it commits */
-    SIM_BUG_WF_APPLY_UNCOMMITTED = 1u << 10,  /* followers apply 'W' entries when appended */
+    SIM_BUG_WF_APPLY_UNCOMMITTED = 1u << 10,   /* followers apply 'W' entries when appended */
 };
 
 enum sim_event_kind {
