@@ -103,8 +103,9 @@ int sim_cmd_history(int argc, char **argv)
             return SIM_EXIT_OK;
         case 's':
             if (sim_cmd_parse_seed(optarg, &run_options.seed) != 0) {
-                fprintf(stderr, "flowraft history: --seed: expected an unsigned 64-bit number, "
-                                "got '%s'\n",
+                fprintf(stderr,
+                        "flowraft history: --seed: expected an unsigned 64-bit number, "
+                        "got '%s'\n",
                         optarg);
                 return SIM_EXIT_USAGE;
             }
@@ -147,8 +148,8 @@ int sim_cmd_history(int argc, char **argv)
         return SIM_EXIT_USAGE;
     }
     if (h.workflow != NULL && h.printed == 0) {
-        fprintf(stderr, "flowraft history: no workflow '%s' in the committed log of %s seed %" PRIu64
-                        "\n",
+        fprintf(stderr,
+                "flowraft history: no workflow '%s' in the committed log of %s seed %" PRIu64 "\n",
                 h.workflow, argv[optind], run.seed);
         return SIM_EXIT_USAGE;
     }

@@ -33,6 +33,8 @@ static int sim_wf_load_definitions(struct sim_world *w)
 
 int sim_wf_setup(struct sim_world *w)
 {
+    assert(w->wf == NULL);
+    assert(w->scenario.nodes <= SIM_NODES_MAX);
     struct sim_wf *wf = calloc(1, sizeof(*wf));
     w->wf = wf;
     if (wf == NULL) {
@@ -163,6 +165,8 @@ void sim_wf_msg_send(struct sim_world *w, struct sim_wf_msg *msg, enum sim_wf_ev
 static void sim_wf_answer(struct sim_world *w, bool to_worker, uint32_t origin, uint64_t seq,
                           enum sim_wf_answer answer, enum wf_status status, uint32_t hint)
 {
+    assert(to_worker ? origin < w->scenario.wf.workers : origin < w->wf->request_count);
+    assert(status < WF_STATUS_COUNT);
     struct sim_wf_msg *msg = sim_wf_msg_alloc(w, SIM_WF_MSG_ANSWER);
     if (msg == NULL) {
         return;
@@ -182,6 +186,8 @@ static void sim_wf_record(struct sim_world *w, struct sim_node *n,
                           const struct sim_wf_proposal *proposal)
 {
     struct sim_wf_node *wn = &w->wf->nodes[n->index];
+    assert(proposal->index >= 1);
+    assert(n->role == RAFT_LEADER); /* it proposed just now */
     if (wn->proposal_count == SIM_WF_PROPOSALS_MAX) {
         return; /* untracked: a coordinator command may be proposed twice (apply refuses it), a
                    sender times out and resends */
@@ -194,6 +200,8 @@ static void sim_wf_record(struct sim_world *w, struct sim_node *n,
 static int sim_wf_propose(struct sim_world *w, struct sim_node *n, struct wf_command *command,
                           uint64_t *index, uint64_t *term)
 {
+    assert(n->up && !n->paused);
+    assert(n->role == RAFT_LEADER); /* G3: only the leader proposes transitions */
     struct wf_error error;
     wf_command_stamp(command, sim_wf_now_ms(w));
     size_t len = wf_command_encode(command, w->wf->encode, sizeof(w->wf->encode), &error);
@@ -221,6 +229,8 @@ static void sim_wf_node_ping(struct sim_world *w, struct sim_node *n, const stru
 
 static void sim_wf_node_receive(struct sim_world *w, uint32_t node, struct sim_wf_msg *msg)
 {
+    assert(node < w->scenario.nodes);
+    assert(msg->kind != SIM_WF_MSG_ANSWER && msg->kind != SIM_WF_MSG_ASSIGN);
     struct sim_node *n = &w->nodes[node];
     bool from_worker = msg->kind == SIM_WF_MSG_REPORT;
     if (msg->kind == SIM_WF_MSG_PING) {
@@ -312,6 +322,8 @@ static void sim_wf_dispatch(struct sim_world *w, struct sim_node *n,
                             const struct wf_assignment *assignment)
 {
     struct sim_wf *wf = w->wf;
+    assert(n->role == RAFT_LEADER); /* only a leader hands out work */
+    assert(assignment->token.attempt >= 1);
     if (assignment->worker_id >= w->scenario.wf.workers) {
         return; /* not one of ours (a hand-written command) */
     }
@@ -356,6 +368,7 @@ static void sim_wf_dispatch_uncommitted(struct sim_world *w, struct sim_node *n,
 static void sim_wf_coordinate(struct sim_world *w, struct sim_node *n, struct sim_wf_node *wn)
 {
     struct sim_wf *wf = w->wf;
+    assert(wn->ready && wn->term == n->term);
     const struct wf_state *state = replica_wf(n->replica);
     uint32_t free_workers[SIM_WF_WORKERS_MAX];
     uint32_t free_count = sim_wf_free_workers(w, wn, state, free_workers);
@@ -466,6 +479,8 @@ static void sim_wf_settle_proposals(struct sim_world *w, struct sim_node *n,
                                     const struct raft_entry *e, const struct wf_result *result)
 {
     struct sim_wf_node *wn = &w->wf->nodes[n->index];
+    assert(e->index >= 1);
+    assert(wn->proposal_count <= SIM_WF_PROPOSALS_MAX);
     for (uint32_t i = 0; i < wn->proposal_count; i++) {
         struct sim_wf_proposal *p = &wn->proposals[i];
         if (p->index != e->index) {
@@ -510,6 +525,8 @@ void sim_wf_on_workflow_applied(struct sim_world *w, struct sim_node *n, const s
                                 const struct wf_result *result)
 {
     struct sim_wf *wf = w->wf;
+    assert(e->data_len > 0 && e->data[0] == WF_COMMAND_TAG);
+    assert(result->status < WF_STATUS_COUNT);
     sim_wf_check_replica(w, n, e->index);
     sim_wf_settle_proposals(w, n, e, result);
     bool start = e->data_len > 2 && e->data[2] == WF_CMD_START_ATTEMPT;
@@ -641,6 +658,7 @@ void sim_wf_finish(struct sim_world *w)
 void sim_wf_log_line(struct sim_world *w, struct sim_node *n, const char *line, size_t len)
 {
     struct sim_wf *wf = w->wf;
+    assert(line != NULL);
     if (wf == NULL || wf->log == NULL) {
         return;
     }

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIM_WF_WORDS_MAX 12
+#define SIM_WF_WORDS_MAX  12
+#define SIM_WF_LINE_BYTES 256 /* a value is at most a scenario line (198 characters) */
 
 static const char *const sim_wf_action_names[SIM_WF_ACT_COUNT] = {
     [SIM_WF_ACT_COMPLETE] = "complete", [SIM_WF_ACT_FAIL] = "fail",
@@ -59,8 +60,11 @@ static int sim_wf_problem(char *problem, size_t size, const char *format, ...)
     return -1;
 }
 
-static int sim_wf_split(char *copy, char *words[SIM_WF_WORDS_MAX])
+/* Copies `value` into `copy` and splits it into words; -1 beyond SIM_WF_WORDS_MAX words. */
+static int sim_wf_split(const char *value, char copy[SIM_WF_LINE_BYTES],
+                        char *words[SIM_WF_WORDS_MAX])
 {
+    snprintf(copy, SIM_WF_LINE_BYTES, "%s", value);
     int count = 0;
     char *save = NULL;
     for (char *w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
@@ -221,10 +225,9 @@ static int sim_wf_submit_options(struct sim_wf_submit *s, char **words, int coun
 static int sim_wf_parse_submit(struct sim_wf_scenario *wf, const char *file, uint32_t line,
                                const char *value, char *problem, size_t size)
 {
-    char copy[256];
-    snprintf(copy, sizeof(copy), "%s", value);
+    char copy[SIM_WF_LINE_BYTES];
     char *words[SIM_WF_WORDS_MAX];
-    int count = sim_wf_split(copy, words);
+    int count = sim_wf_split(value, copy, words);
     if (count < 2) {
         return sim_wf_problem(problem, size,
                               "[workflows] submit: expected 'AT PATH [x COUNT] "
@@ -267,10 +270,9 @@ static int sim_wf_parse_submit(struct sim_wf_scenario *wf, const char *file, uin
 static int sim_wf_parse_control(struct sim_wf_scenario *wf, uint32_t line, const char *value,
                                 char *problem, size_t size)
 {
-    char copy[256];
-    snprintf(copy, sizeof(copy), "%s", value);
+    char copy[SIM_WF_LINE_BYTES];
     char *words[SIM_WF_WORDS_MAX];
-    int count = sim_wf_split(copy, words);
+    int count = sim_wf_split(value, copy, words);
     struct sim_wf_control c = { .line = line };
     if (count != 3 || sim_parse_duration_us(words[0], &c.at_us) != 0) {
         return sim_wf_problem(problem, size,
@@ -317,10 +319,9 @@ static int sim_wf_parse_action(const char *word, enum sim_wf_action *out)
 static int sim_wf_parse_script(struct sim_wf_scenario *wf, uint32_t line, const char *value,
                                char *problem, size_t size)
 {
-    char copy[256];
-    snprintf(copy, sizeof(copy), "%s", value);
+    char copy[SIM_WF_LINE_BYTES];
     char *words[SIM_WF_WORDS_MAX];
-    int count = sim_wf_split(copy, words);
+    int count = sim_wf_split(value, copy, words);
     struct sim_wf_script s = { .line = line };
     uint64_t attempt = 0;
     if (count < 3 || count > 4 || sim_wf_parse_count(words[1], WF_ATTEMPTS_MAX, &attempt) != 0 ||

@@ -99,6 +99,8 @@ static void sim_wf_report_send(struct sim_world *w, struct sim_wf_worker *wk,
                                struct sim_wf_report *report)
 {
     struct sim_wf *wf = w->wf;
+    assert(wk->up);
+    assert(report->seq >= 1);
     struct sim_wf_msg *msg = sim_wf_msg_alloc(w, SIM_WF_MSG_REPORT);
     report->sends++;
     if (report->command.type == WF_CMD_EXTEND_LEASE) {
@@ -123,6 +125,8 @@ static void sim_wf_report_send(struct sim_world *w, struct sim_wf_worker *wk,
 static void sim_wf_report(struct sim_world *w, struct sim_wf_worker *wk,
                           const struct wf_command *command)
 {
+    assert(command->type == WF_CMD_COMPLETE_ATTEMPT || command->type == WF_CMD_FAIL_ATTEMPT ||
+           command->type == WF_CMD_EXTEND_LEASE);
     struct sim_wf_report report = {
         .command = *command,
         .seq = ++wk->report_seq,
@@ -241,7 +245,9 @@ static void sim_wf_job_fate(struct sim_world *w, struct sim_wf_job *job)
 
 static void sim_wf_worker_schedule(struct sim_world *w, struct sim_wf_worker *wk)
 {
+    assert(wk->up && wk->job_count > 0);
     const struct sim_wf_job *job = &wk->jobs[0];
+    assert(job->end_us >= w->queue.now_us);
     uint64_t at = job->end_us < job->next_beat_us ? job->end_us : job->next_beat_us;
     sim_wf_push(w, at, SIM_WF_EV_WORKER_STEP, 0, wk->id, ++wk->generation);
 }
@@ -280,6 +286,7 @@ static void sim_wf_job_start(struct sim_world *w, struct sim_wf_worker *wk)
 
 static void sim_wf_worker_crash(struct sim_world *w, struct sim_wf_worker *wk)
 {
+    assert(wk->up);
     wk->up = false;
     wk->job_count = 0;
     wk->report_count = 0;
@@ -312,6 +319,8 @@ static void sim_wf_execute(struct sim_world *w, struct sim_wf_worker *wk,
                            const struct wf_assignment *a)
 {
     struct sim_ledger *ledger = &w->wf->ledger;
+    assert(wk->up);
+    assert(a->idempotency_key[0] != '\0');
     int rc = (w->options.sim_bugs & SIM_BUG_WF_LEDGER_BYPASS)
                  ? sim_ledger_execute_unkeyed(ledger, a, wk->id, w->queue.now_us)
                  : sim_ledger_execute(ledger, a, wk->id, w->queue.now_us);
