@@ -119,11 +119,14 @@ static void sim_cmd_print_workflows(const struct report_run *run, FILE *out)
     uint64_t completed = c(run, "wf.completed");
     fprintf(out,
             "workflows   %" PRIu64 " submitted: %" PRIu64 " completed, %" PRIu64 " failed, %" PRIu64
-            " cancelled, %" PRIu64 " unfinished; tasks %" PRIu64 " completed, %" PRIu64
-            " failed; submit to completion %" PRIu64 " ms on average\n",
+            " cancelled, %" PRIu64 " unfinished; tasks %" PRIu64 " completed, %" PRIu64 " failed",
             c(run, "wf.submitted"), completed, c(run, "wf.failed"), c(run, "wf.cancelled"),
-            c(run, "wf.unfinished"), c(run, "wf.tasks.completed"), c(run, "wf.tasks.failed"),
-            completed > 0 ? c(run, "wf.completion_ms_sum") / completed : 0);
+            c(run, "wf.unfinished"), c(run, "wf.tasks.completed"), c(run, "wf.tasks.failed"));
+    if (completed > 0) {
+        fprintf(out, "; submit to completion %" PRIu64 " ms on average",
+                c(run, "wf.completion_ms_sum") / completed);
+    }
+    fputc('\n', out);
     fprintf(out,
             "attempts    %" PRIu64 " started, %" PRIu64 " retries, %" PRIu64
             " lease expiries, %" PRIu64 " extensions, %" PRIu64
