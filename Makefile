@@ -18,8 +18,11 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# The main job: a seeded chaos sweep of the default scenario, with its report in out/report.
+SEEDS ?= 1..1000
 run: build
-	$(BUILD)/sim/flowraft --version
+	$(BUILD)/sim/flowraft sweep scenarios/default.ini --seeds $(SEEDS) --jobs $$(nproc) \
+		--report out/report
 
 test: build
 	tests/run $(BUILD)

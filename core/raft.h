@@ -25,13 +25,13 @@
  *   - per-peer progress (next/match, an in-flight ring of at most RAFT_INFLIGHT_MAX appends);
  *   - the output buffers of one update: entries to persist, messages, the entry descriptors
  *     those messages carry, committed entries, and a ring of pending persistence writes;
- *   - (issue 6) the latest snapshot's bytes and a receive buffer for InstallSnapshot chunks.
+ *   - the latest snapshot's bytes and a receive buffer for InstallSnapshot chunks.
  * raft_step() allocates nothing. When a bound would be exceeded the step degrades safely:
  * proposals return RAFT_ERR_BUSY, a follower accepts only the prefix of an AppendEntries that
  * fits (and says so in its reply), and messages that do not fit in the update are not sent
  * (Raft treats that like message loss).
  *
- * The in-memory log is the whole log after the latest snapshot (issue 6 compacts it); without
+ * The in-memory log is the whole log after the latest snapshot (snapshots compact it); without
  * snapshots it must hold the whole log, at run time and when restoring after a restart.
  *
  * CALLER OBLIGATIONS (what the simulator and the node binary must do)
@@ -44,8 +44,10 @@
  *     update that may carry committed entries or messages from earlier work.
  *  3. Persist section, in this order of durability:
  *       a. if `truncate_from_index` != 0, delete every stored entry with index >= it;
- *       b. append `entries[0..entry_count)` (contiguous, each with its index and term);
- *       c. if `hard_state_changed`, store `hard_state` {term, vote, commit}.
+ *       b. if `snapshot` != NULL, store it (metadata with membership, and bytes) atomically,
+ *          replacing the previous one, then delete every stored entry with index <= its index;
+ *       c. append `entries[0..entry_count)` (contiguous, each with its index and term);
+ *       d. if `hard_state_changed`, store `hard_state` {term, vote, commit}.
  *     The hard state's commit may name entries of the same update, so the entries must be
  *     durable no later than the hard state (write them first, or in one atomic batch). Several
  *     updates may be batched into one fsync (group commit), keeping their order.
@@ -55,11 +57,11 @@
  *     reordered or delayed: the protocol tolerates all of it. A message is never addressed to
  *     its sender.
  *  5. Once an update's whole persist section is durable, step RAFT_EVENT_PERSISTED with the
- *     index and term of the LAST entry in its `entries`. Acknowledge in order; acknowledging a
- * later update's last entry acknowledges every earlier update as well (so one ack per fsync is
- * enough). Never acknowledge before the data is durable. Updates without entries need no
- * acknowledgement. An acknowledgement that matches no pending write (e.g. after a truncation) is
- * ignored.
+ *     index and term of the LAST entry in its `entries` — or, if it has no entries but a
+ *     `snapshot`, the snapshot's (index, term). Acknowledge in order; acknowledging a later
+ *     update acknowledges every earlier one as well (so one ack per fsync is enough). Never
+ *     acknowledge before the data is durable. Updates with neither need no acknowledgement. An
+ *     acknowledgement that matches no pending write (e.g. after a truncation) is ignored.
  *  6. Apply `committed[0..committed_count)` to the state machines in order, each exactly once
  *     (only RAFT_ENTRY_COMMAND entries carry application data; NOOP and CONFIG entries are
  *     skipped by state machines but still count as applied). Afterwards, at any later time,
@@ -76,9 +78,28 @@
  *     retries, ideally with a session so the retry is applied at most once).
  * 10. Received bytes go through raft_decode() (core/raft_codec.h) and are stepped as
  *     RAFT_EVENT_RECEIVE; messages addressed to another node are ignored.
- * 11. After a restart the first update hands out committed entries again from the snapshot
- *     (or index 1): state machines are rebuilt from the log (issue 6: the restored snapshot is
- *     handed out first, in `snapshot_restore`).
+ * 11. When `snapshot_restore` is set, replace the state machines' state with its bytes before
+ *     applying any committed entry of the same update: this happens after a restart with a
+ *     snapshot (the restored one is handed back in the first update) and after installing a
+ *     snapshot received from the leader. After a restart, committed entries are handed out
+ *     again from the snapshot's index + 1 (or from 1): state machines are rebuilt.
+ * 12. Snapshots (§7): when the state machines have a snapshot at an applied index, step
+ *     RAFT_EVENT_SNAPSHOT with its bytes (copied; at most limits.snapshot_bytes_max). The node
+ *     keeps it to stream to lagging followers, compacts its in-memory log up to
+ *     snapshot_trailing_entries behind it, and hands it back in `snapshot` for storage.
+ * 13. Reads (§8): a linearizable read is a RAFT_EVENT_READ_INDEX on the leader with a caller
+ *     chosen request id. Its outcome arrives in a later (or the same) update's `reads`: on
+ *     RAFT_OK serve it from the state machines once they have applied `index`; on
+ *     RAFT_ERR_NOT_LEADER retry elsewhere. Lease-based reads are not offered.
+ * 14. Membership (§6): RAFT_EVENT_CHANGE_CONFIG on the leader with the target voters and
+ *     learners. Voter changes go through a joint configuration the leader leaves by itself once
+ *     it commits; RAFT_ERR_BUSY while a change is uncommitted. Add a node as a learner first,
+ *     wait until its match index (raft_node_peer_match) is close to the leader's last index,
+ *     then promote it. A new node is created with voter_count 0 and learns the configuration
+ *     from the leader. A leader removed from the voters steps down once that commits.
+ * 15. Leadership transfer (thesis §3.10): RAFT_EVENT_TRANSFER_LEADERSHIP on the leader; it
+ *     refuses proposals (RAFT_ERR_BUSY) until the target has taken over or
+ *     election_timeout_ticks_max ticks have passed.
  */
 
 /* Compile-time ceilings. Runtime limits (struct raft_limits) must stay at or below them. */
@@ -87,10 +108,10 @@
 #define RAFT_ENTRY_BYTES_MAX    (16u << 20) /* one entry's payload */
 #define RAFT_APPEND_ENTRIES_MAX 4096u       /* entries in one AppendEntries message */
 #define RAFT_APPEND_BYTES_MAX   (16u << 20) /* payload bytes in one AppendEntries message */
-#define RAFT_SNAPSHOT_CHUNK_MAX (16u << 20) /* bytes in one InstallSnapshot chunk (issue 6) */
+#define RAFT_SNAPSHOT_CHUNK_MAX (16u << 20) /* bytes in one InstallSnapshot chunk */
 #define RAFT_LOG_ENTRIES_MAX    (1u << 26)  /* in-memory log ring */
 #define RAFT_MESSAGES_MAX       65536u      /* messages in one update */
-#define RAFT_READS_MAX          65536u      /* pending ReadIndex requests (issue 6) */
+#define RAFT_READS_MAX          65536u      /* pending ReadIndex requests */
 
 /* Return codes. 0 is success; errors are negative. raft_strerror() names them. */
 enum raft_error {
@@ -115,7 +136,7 @@ enum raft_role {
 enum raft_entry_type {
     RAFT_ENTRY_NOOP = 1,    /* appended by every new leader (§8, thesis §6.4) */
     RAFT_ENTRY_COMMAND = 2, /* application payload; first byte names the state machine */
-    RAFT_ENTRY_CONFIG = 3,  /* membership (issue 6); payload by raft_membership_encode() */
+    RAFT_ENTRY_CONFIG = 3,  /* membership; payload by raft_membership_encode() */
 };
 
 /* A log entry as handed across the interface. The payload is borrowed (see obligation 7). */
@@ -135,7 +156,7 @@ struct raft_hard_state {
 };
 
 /*
- * Cluster membership (issue 6; in issue 3 only `voters` is used). A configuration is joint
+ * Cluster membership. A configuration is joint
  * (§6, thesis §4.3) while `voters_outgoing_count` > 0: decisions then need a majority of
  * `voters` AND a majority of `voters_outgoing`. Learners receive the log but never vote and
  * never count toward a quorum. Invariants: ids are nonzero and distinct within each list; a
@@ -150,7 +171,7 @@ struct raft_membership {
     uint32_t learner_count;
 };
 
-/* Snapshot metadata (issue 6): the snapshot replaces every entry up to and including `index`. */
+/* Snapshot metadata: the snapshot replaces every entry up to and including `index`. */
 struct raft_snapshot_meta {
     uint64_t index;                    /* last included index; 0 = no snapshot */
     uint64_t term;                     /* term of that entry */
@@ -173,11 +194,11 @@ enum raft_message_type {
     RAFT_MSG_VOTE_RESPONSE = 4,
     RAFT_MSG_PRE_VOTE = 5, /* thesis §9.6; `term` is the term the sender would campaign in */
     RAFT_MSG_PRE_VOTE_RESPONSE = 6,
-    RAFT_MSG_HEARTBEAT = 7, /* leader liveness + commit; carries ReadIndex context (issue 6) */
+    RAFT_MSG_HEARTBEAT = 7, /* leader liveness + commit; carries ReadIndex context */
     RAFT_MSG_HEARTBEAT_RESPONSE = 8,
-    RAFT_MSG_SNAPSHOT = 9,           /* InstallSnapshot chunk (§7, issue 6) */
-    RAFT_MSG_SNAPSHOT_RESPONSE = 10, /* issue 6 */
-    RAFT_MSG_TIMEOUT_NOW = 11,       /* leadership transfer (thesis §3.10, issue 6); no body */
+    RAFT_MSG_SNAPSHOT = 9, /* InstallSnapshot chunk (§7) */
+    RAFT_MSG_SNAPSHOT_RESPONSE = 10,
+    RAFT_MSG_TIMEOUT_NOW = 11, /* leadership transfer (thesis §3.10); no body */
 };
 #define RAFT_MESSAGE_TYPE_COUNT 11
 
@@ -219,7 +240,7 @@ struct raft_vote_response {
 /* Heartbeat: commit is min(leader commit, the receiver's match index), always safe to adopt. */
 struct raft_heartbeat {
     uint64_t commit;
-    uint64_t context; /* ReadIndex round (issue 6), echoed back; 0 = none */
+    uint64_t context; /* ReadIndex round, echoed back; 0 = none */
 };
 
 struct raft_heartbeat_response {
@@ -227,7 +248,7 @@ struct raft_heartbeat_response {
 };
 
 /*
- * InstallSnapshot chunk (issue 6). The stream is the sender's snapshot as
+ * InstallSnapshot chunk. The stream is the sender's snapshot as
  * [membership encoding][state machine bytes]; `total_len` its size, chunk at `offset`.
  */
 struct raft_snapshot_chunk {
@@ -269,12 +290,12 @@ enum raft_test_bug {
     RAFT_BUG_DOUBLE_VOTE = 1u << 0,             /* grants a second, different vote in one term */
     RAFT_BUG_COMMIT_PREVIOUS_TERM = 1u << 1,    /* commits by counting replicas of a previous-term
                                                    entry (the §5.4.2 / Figure 8 bug) */
-    RAFT_BUG_READ_WITHOUT_QUORUM = 1u << 2,     /* issue 6: ReadIndex without a heartbeat round */
-    RAFT_BUG_READ_BEFORE_NOOP_COMMIT = 1u << 3, /* issue 6: ReadIndex before the term's no-op
+    RAFT_BUG_READ_WITHOUT_QUORUM = 1u << 2,     /* ReadIndex without a heartbeat round */
+    RAFT_BUG_READ_BEFORE_NOOP_COMMIT = 1u << 3, /* ReadIndex before the term's no-op
                                                    commits */
-    RAFT_BUG_UNSAFE_CONFIG_CHANGE = 1u << 4,    /* issue 6: direct (non-joint) change applied
+    RAFT_BUG_UNSAFE_CONFIG_CHANGE = 1u << 4,    /* direct (non-joint) change applied
                                                    before the previous one commits */
-    RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG = 1u << 5, /* issue 6: an InstallSnapshot discards
+    RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG = 1u << 5, /* an InstallSnapshot discards
                                                         entries newer than the snapshot */
 };
 #define RAFT_BUGS_ALL 0x3fu
@@ -290,10 +311,11 @@ struct raft_limits {
     uint32_t messages_per_update_max;
     uint32_t message_entries_per_update_max; /* entry descriptors across one update's messages */
     uint32_t apply_entries_per_update_max;   /* committed entries handed out per update */
-    uint64_t snapshot_bytes_max;             /* issue 6: a snapshot's state machine bytes */
-    uint32_t snapshot_chunk_bytes_max;       /* issue 6: bytes per InstallSnapshot chunk */
-    uint32_t snapshot_trailing_entries;      /* issue 6: entries kept behind a snapshot */
-    uint32_t read_requests_max;              /* issue 6: pending ReadIndex requests */
+    uint64_t snapshot_bytes_max;             /* a snapshot's state machine bytes; 0 disables
+                                                snapshots (two buffers of this size are held) */
+    uint32_t snapshot_chunk_bytes_max;       /* bytes per InstallSnapshot chunk */
+    uint32_t snapshot_trailing_entries;      /* entries kept in memory behind a snapshot */
+    uint32_t read_requests_max;              /* pending ReadIndex requests */
 };
 
 struct raft_config {
@@ -304,7 +326,7 @@ struct raft_config {
      * leader. */
     uint32_t voter_ids[RAFT_NODES_MAX];
     uint32_t voter_count;
-    uint32_t learner_ids[RAFT_NODES_MAX]; /* issue 6 */
+    uint32_t learner_ids[RAFT_NODES_MAX];
     uint32_t learner_count;
     uint32_t election_timeout_ticks_min; /* invariant: > heartbeat_interval_ticks */
     uint32_t election_timeout_ticks_max; /* each timeout is drawn uniformly in [min, max] */
@@ -340,7 +362,7 @@ void raft_node_destroy(struct raft_node *node);
 /* What storage recovered after a restart. */
 struct raft_restore {
     struct raft_hard_state hard_state;
-    const struct raft_snapshot *snapshot; /* issue 6; NULL = none */
+    const struct raft_snapshot *snapshot; /* NULL = none */
     /* Contiguous entries in index order, starting at 1 (or at most at snapshot index + 1;
      * entries at or below the snapshot index are skipped). Copied into the node. */
     const struct raft_entry *entries;
@@ -368,10 +390,10 @@ enum raft_event_type {
     RAFT_EVENT_PROPOSE = 3,             /* leader: append a COMMAND entry */
     RAFT_EVENT_PERSISTED = 4,           /* storage made entries durable up to (index, term) */
     RAFT_EVENT_APPLIED = 5,             /* state machines applied committed entries up to index */
-    RAFT_EVENT_SNAPSHOT = 6,            /* issue 6: state machines produced a snapshot at index */
-    RAFT_EVENT_READ_INDEX = 7,          /* issue 6: leader: linearizable read request (§8) */
-    RAFT_EVENT_TRANSFER_LEADERSHIP = 8, /* issue 6: leader: hand leadership to target */
-    RAFT_EVENT_CHANGE_CONFIG = 9,       /* issue 6: leader: move to a new membership */
+    RAFT_EVENT_SNAPSHOT = 6,            /* state machines produced a snapshot at index */
+    RAFT_EVENT_READ_INDEX = 7,          /* leader: linearizable read request (§8) */
+    RAFT_EVENT_TRANSFER_LEADERSHIP = 8, /* leader: hand leadership to target */
+    RAFT_EVENT_CHANGE_CONFIG = 9,       /* leader: move to a new membership */
 };
 
 struct raft_event {
@@ -408,7 +430,7 @@ struct raft_event {
     };
 };
 
-/* Outcome of a ReadIndex request (issue 6): serve the read once applied >= index. */
+/* Outcome of a ReadIndex request: serve the read once applied >= index. */
 struct raft_read_result {
     uint64_t request_id;
     uint64_t index;
@@ -423,19 +445,19 @@ struct raft_update {
     uint64_t truncate_from_index;     /* 0 = none; else delete stored entries >= it first */
     const struct raft_entry *entries; /* to append; contiguous */
     size_t entry_count;
-    const struct raft_snapshot *snapshot; /* issue 6: store atomically; then drop stored entries
+    const struct raft_snapshot *snapshot; /* store atomically; then drop stored entries
                                              <= its index. NULL = none */
 
     /* (2) Send, only after (1) and every earlier update's (1) are durable. */
     const struct raft_message *messages;
     size_t message_count;
 
-    /* (3) Apply, in order: first restore from `snapshot_restore` if set (issue 6), then the
+    /* (3) Apply, in order: first restore from `snapshot_restore` if set, then the
      * committed entries. */
     const struct raft_snapshot *snapshot_restore;
     const struct raft_entry *committed;
     size_t committed_count;
-    const struct raft_read_result *reads; /* issue 6 */
+    const struct raft_read_result *reads; /* ReadIndex outcomes (obligation 13) */
     size_t read_count;
 
     /* Soft state after the step, always filled. */
@@ -443,7 +465,7 @@ struct raft_update {
     uint64_t term;
     uint32_t leader_id;      /* 0 = unknown */
     bool soft_state_changed; /* role, term or leader differ from the previous update */
-    uint64_t proposed_index; /* RAFT_EVENT_PROPOSE success: where the entry went; else 0 */
+    uint64_t proposed_index; /* PROPOSE / CHANGE_CONFIG success: where the entry went */
     uint64_t proposed_term;
 };
 
@@ -479,13 +501,23 @@ bool raft_node_term_at(const struct raft_node *node, uint64_t index, uint64_t *t
 bool raft_node_entry_at(const struct raft_node *node, uint64_t index, struct raft_entry *entry);
 /* Current membership (the latest CONFIG entry in the log, else snapshot, else bootstrap). */
 const struct raft_membership *raft_node_membership(const struct raft_node *node);
+/* Index of the entry the current membership comes from (the snapshot's index if from a
+ * snapshot, 0 for the bootstrap one); it is committed once commit_index reaches it. */
+uint64_t raft_node_membership_index(const struct raft_node *node);
 /* Index of the latest snapshot held (0 = none). */
 uint64_t raft_node_snapshot_index(const struct raft_node *node);
+/* The latest snapshot held (metadata and state machine bytes, borrowed until the next step),
+ * or NULL if none. */
+const struct raft_snapshot *raft_node_snapshot(const struct raft_node *node);
+/* Leader: the match index of peer `id` into *match_index (true if `id` is a member). For
+ * deciding when a learner has caught up. */
+bool raft_node_peer_match(const struct raft_node *node, uint32_t id, uint64_t *match_index);
 
 /*
  * XXH3 fingerprint of the protocol state: term, vote, role, leader, the log's ids (a running
  * hash over each entry's term, type and payload hash, chained from the snapshot), commit,
- * applied and persisted indices, the vote tally, and, on a leader, every peer's progress
+ * applied and persisted indices, the membership's index, the snapshot index, a transfer in
+ * progress, the number of pending reads, the vote tally, and, on a leader, every peer's progress
  * (next, match, state, in-flight count). Timers and the PRNG are excluded, so two nodes that
  * differ only in when their next timeout fires hash equal.
  */

@@ -111,8 +111,8 @@ void raft_campaign(struct raft_node *node, bool transfer)
 {
     assert(node != NULL);
     assert(node->role != RAFT_LEADER);
-    if (!raft_is_voter(node, node->config.id)) {
-        return; /* learners and nodes outside the configuration never campaign */
+    if (!raft_may_campaign(node)) {
+        return; /* learners and removed nodes never campaign */
     }
     if (node->config.pre_vote && !transfer) {
         raft_become_pre_candidate(node);
@@ -139,10 +139,12 @@ void raft_become_leader(struct raft_node *node)
      * before it. There is always room: an entry with no payload needs only a metadata slot,
      * and the leader drops the no-op only if even that is missing. */
     if (raft_log_can_append(&node->log, 0)) {
-        raft_log_append(&node->log, node->term, RAFT_ENTRY_NOOP, NULL, 0);
+        raft_append_local(node, RAFT_ENTRY_NOOP, NULL, 0);
     }
     raft_maybe_commit(node);
-    raft_broadcast_append(node);
+    if (node->role == RAFT_LEADER) {
+        raft_broadcast_append(node);
+    }
 }
 
 /* Follower, pre-candidate, candidate: count down to an election. */
@@ -154,14 +156,17 @@ static void raft_tick_election(struct raft_node *node)
     }
 }
 
-/* Leader: heartbeats, check-quorum (thesis §6.2) and leadership transfer timeout. */
+/* Leader: heartbeats, check-quorum (thesis §6.2), transfer timeout, pending reconfiguration. */
 static void raft_tick_leader(struct raft_node *node)
 {
     node->heartbeat_elapsed++;
     node->election_elapsed++;
+    if (node->transfer_target != 0 &&
+        ++node->transfer_elapsed >= node->config.election_timeout_ticks_max) {
+        node->transfer_target = 0; /* the target did not take over in time: carry on */
+    }
     if (node->election_elapsed >= node->config.election_timeout_ticks_min) {
         node->election_elapsed = 0;
-        node->transfer_target = 0; /* a transfer that did not finish in time is abandoned */
         if (node->config.check_quorum && !raft_quorum_active(node)) {
             raft_become_follower(node, node->term, 0);
             return;
@@ -170,9 +175,13 @@ static void raft_tick_leader(struct raft_node *node)
             node->progress[i].recent_active = false;
         }
     }
+    raft_reconfig_on_commit(node); /* retries leaving a joint configuration if the log was full */
+    if (node->role != RAFT_LEADER) {
+        return;
+    }
     if (node->heartbeat_elapsed >= node->config.heartbeat_interval_ticks) {
         node->heartbeat_elapsed = 0;
-        raft_broadcast_heartbeat(node, 0);
+        raft_broadcast_heartbeat(node, node->read_context);
     }
 }
 

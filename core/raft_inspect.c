@@ -94,10 +94,35 @@ const struct raft_membership *raft_node_membership(const struct raft_node *node)
     return &node->membership;
 }
 
+uint64_t raft_node_membership_index(const struct raft_node *node)
+{
+    assert(node != NULL);
+    return node->membership_index;
+}
+
 uint64_t raft_node_snapshot_index(const struct raft_node *node)
 {
     assert(node != NULL);
     return node->snapshot_index;
+}
+
+const struct raft_snapshot *raft_node_snapshot(const struct raft_node *node)
+{
+    assert(node != NULL);
+    return node->snapshot_index > 0 ? &node->snapshot_view : NULL;
+}
+
+bool raft_node_peer_match(const struct raft_node *node, uint32_t id, uint64_t *match_index)
+{
+    assert(node != NULL);
+    assert(match_index != NULL);
+    for (uint32_t i = 0; i < node->progress_count; i++) {
+        if (node->progress[i].id == id) {
+            *match_index = id == node->config.id ? node->persisted : node->progress[i].match_index;
+            return true;
+        }
+    }
+    return false;
 }
 
 static uint64_t raft_hash_progress(const struct raft_node *node, uint64_t h)
@@ -129,6 +154,8 @@ uint64_t raft_state_hash(const struct raft_node *node)
     h = hash_fold_u64(h, node->apply_handed);
     h = hash_fold_u64(h, node->persisted);
     h = hash_fold_u64(h, node->membership_index);
+    h = hash_fold_u64(h, node->snapshot_index);
+    h = hash_fold_u64(h, ((uint64_t)node->transfer_target << 32) | node->read_count);
     return raft_hash_progress(node, h);
 }
 

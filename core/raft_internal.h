@@ -75,15 +75,32 @@ struct raft_node {
     struct raft_entry *out_committed;
     uint32_t out_committed_capacity;
 
-    /* Issue 6 state. */
-    uint64_t snapshot_index; /* latest snapshot held; 0 = none */
+    /* Snapshots (issue 6, §7). A snapshot stream is [u32 membership length][membership]
+     * [state machine bytes]; the node keeps its latest one and one being received. */
+    uint8_t *snap_buf;       /* the latest snapshot's stream */
+    uint8_t *recv_buf;       /* an InstallSnapshot being assembled */
+    uint64_t snap_capacity;  /* bytes in each buffer; 0 = snapshots disabled */
+    uint64_t snap_len;       /* stream length of the latest snapshot */
+    uint64_t snapshot_index; /* invariant: never decreases; <= commit */
     uint64_t snapshot_term;
-    uint32_t transfer_target; /* leader: leadership transfer in progress to this id; 0 = none */
+    struct raft_membership snapshot_membership;
+    struct raft_snapshot snapshot_view; /* what updates point at */
+    bool snapshot_to_persist;           /* hand snapshot_view out in the persist section */
+    bool snapshot_restore_pending;      /* hand snapshot_view out in the apply section */
+    uint64_t recv_index; /* InstallSnapshot being received: its index, term, length, progress */
+    uint64_t recv_term;
+    uint64_t recv_total;
+    uint64_t recv_offset;
+
+    /* Leadership transfer (thesis §3.10). */
+    uint32_t transfer_target; /* leader: transfer in progress to this id; 0 = none */
     uint32_t transfer_elapsed;
+
+    /* ReadIndex (§8): a FIFO ring of read_requests_max + 1 slots. */
     struct raft_read *reads;
     uint32_t read_head;
     uint32_t read_count;
-    uint64_t read_context; /* last heartbeat round started */
+    uint64_t read_context; /* last heartbeat round started in this term */
     struct raft_read_result *out_reads;
     uint32_t out_read_count;
 
@@ -158,8 +175,59 @@ void raft_follower_commit(struct raft_node *node, uint64_t index);
 
 int raft_recv(struct raft_node *node, const struct raft_message *message);
 
-/* ---- issue 6 modules (snapshot, read, transfer, config change) ---- */
+/* ---- raft_snapshot.c: taking, sending, receiving and installing snapshots (§7) ---- */
 
+int raft_snapshot_take(struct raft_node *node, uint64_t index, const uint8_t *data, size_t len);
+/* Leader: streams the latest snapshot to `pr` (stop-and-wait, one chunk in flight). */
+void raft_snapshot_send(struct raft_node *node, struct raft_progress *pr);
+void raft_recv_snapshot(struct raft_node *node, const struct raft_message *message);
+void raft_recv_snapshot_response(struct raft_node *node, const struct raft_message *message);
+/* Loads a recovered snapshot into an unstepped node (raft_node_restore). */
+int raft_snapshot_restore(struct raft_node *node, const struct raft_snapshot *snapshot);
+/* Points snapshot_view at the latest snapshot's metadata and state machine bytes. */
+void raft_snapshot_view_refresh(struct raft_node *node);
+
+/* ---- raft_reconfig.c: membership changes by joint consensus (§6, thesis §4.3) ---- */
+
+int raft_change_config(struct raft_node *node, const struct raft_membership *target,
+                       struct raft_update *update);
+/* Re-derives the membership from the log (latest CONFIG entry), else snapshot, else bootstrap. */
+void raft_membership_recompute(struct raft_node *node);
+/* The bootstrap membership from the config. */
+void raft_membership_bootstrap(const struct raft_node *node, struct raft_membership *out);
+/* Leader, after commit advanced: leave a committed joint configuration; step down if a
+ * committed configuration no longer has this node as a voter. */
+void raft_reconfig_on_commit(struct raft_node *node);
+/* True if this node may start an election: a voter in its latest configuration, or in the
+ * previous one while the latest (which leaves it out) is uncommitted. */
+bool raft_may_campaign(struct raft_node *node);
+/* Follower or leader appended a CONFIG entry at `index`: it takes effect now (§6). */
+void raft_reconfig_on_append(struct raft_node *node, uint64_t index);
+
+/* ---- raft_read.c: ReadIndex (§8) ---- */
+
+int raft_read_index(struct raft_node *node, uint64_t request_id);
+/* Leader, after commit advanced: reads waiting for the term's first commit get their index. */
+void raft_reads_on_commit(struct raft_node *node);
+/* Leader: completes the reads whose heartbeat round a quorum acknowledged. */
+void raft_reads_check(struct raft_node *node);
+/* Leadership is gone: every pending read completes with RAFT_ERR_NOT_LEADER. */
 void raft_reads_fail_all(struct raft_node *node);
+
+/* ---- raft_transfer.c: leadership transfer (thesis §3.10) ---- */
+
+int raft_transfer_leadership(struct raft_node *node, uint32_t target);
+/* Leader: sends TimeoutNow once the transfer target holds the whole log. */
+void raft_transfer_maybe_send(struct raft_node *node, struct raft_progress *pr);
+
+/* ---- shared helpers ---- */
+
+/* Leader: appends an entry of the current term at last + 1 (requires room). */
+void raft_append_local(struct raft_node *node, enum raft_entry_type type, const uint8_t *data,
+                       uint32_t data_len);
+/* Registers a persistence write the caller will acknowledge with (index, term). */
+void raft_writes_push(struct raft_node *node, uint64_t index, uint64_t term);
+/* Every pending write loses what a log rewrite removed: durable clamped to `below`. */
+void raft_writes_clamp(struct raft_node *node, uint64_t below);
 
 #endif

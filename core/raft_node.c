@@ -163,6 +163,8 @@ struct raft_layout {
     size_t out_committed;
     size_t reads;
     size_t out_reads;
+    size_t snap_buf;
+    size_t recv_buf;
     size_t arena;
     size_t total;
 };
@@ -178,6 +180,15 @@ static size_t raft_layout_take(size_t *offset, size_t bytes)
 static uint32_t raft_writes_capacity(const struct raft_limits *l)
 {
     return l->log_entries_max < 65536u ? l->log_entries_max : 65536u;
+}
+
+/* A snapshot stream: u32 prefix, membership, state machine bytes (0 = snapshots disabled). */
+static size_t raft_snap_capacity(const struct raft_limits *l)
+{
+    if (l->snapshot_bytes_max == 0) {
+        return 0;
+    }
+    return 4 + RAFT_MEMBERSHIP_BYTES_MAX + (size_t)l->snapshot_bytes_max;
 }
 
 static void raft_layout_compute(const struct raft_config *c, struct raft_layout *lay)
@@ -199,6 +210,8 @@ static void raft_layout_compute(const struct raft_config *c, struct raft_layout 
         raft_layout_take(&off, ((size_t)l->read_requests_max + 1) * sizeof(struct raft_read));
     lay->out_reads = raft_layout_take(&off, ((size_t)l->read_requests_max + 1) *
                                                 sizeof(struct raft_read_result));
+    lay->snap_buf = raft_layout_take(&off, raft_snap_capacity(l));
+    lay->recv_buf = raft_layout_take(&off, raft_snap_capacity(l));
     lay->arena = raft_layout_take(&off, (size_t)l->log_bytes_max);
     lay->total = off;
 }
@@ -218,17 +231,9 @@ static void raft_node_wire(struct raft_node *node, uint8_t *base, const struct r
     node->out_committed_capacity = l->apply_entries_per_update_max;
     node->reads = (struct raft_read *)(void *)(base + lay->reads);
     node->out_reads = (struct raft_read_result *)(void *)(base + lay->out_reads);
-}
-
-static void raft_bootstrap_membership(struct raft_node *node)
-{
-    struct raft_membership m;
-    memset(&m, 0, sizeof(m));
-    memcpy(m.voters, node->config.voter_ids, sizeof(m.voters));
-    m.voter_count = node->config.voter_count;
-    memcpy(m.learners, node->config.learner_ids, sizeof(m.learners));
-    m.learner_count = node->config.learner_count;
-    raft_membership_apply(node, &m, 0);
+    node->snap_buf = base + lay->snap_buf;
+    node->recv_buf = base + lay->recv_buf;
+    node->snap_capacity = raft_snap_capacity(l);
 }
 
 struct raft_node *raft_node_create(const struct raft_config *config)
@@ -251,7 +256,7 @@ struct raft_node *raft_node_create(const struct raft_config *config)
     node->role = RAFT_FOLLOWER;
     node->role_reported = RAFT_FOLLOWER;
     node->unstable_index = 1;
-    raft_bootstrap_membership(node);
+    raft_membership_recompute(node);
     raft_reset_election_timer(node);
     return node;
 }
@@ -267,15 +272,41 @@ const char *raft_node_errmsg(const struct raft_node *node)
     return node->errmsg;
 }
 
-/* Validates recovered entries without touching the node. */
+/* The index of the first recovered entry the log keeps (after the snapshot, if any). */
+static uint64_t raft_restore_base(const struct raft_restore *r)
+{
+    return r->snapshot != NULL ? r->snapshot->meta.index : 0;
+}
+
+/* Validates recovered entries without touching the node. Entries at or below the snapshot are
+ * allowed (storage may keep them) but must agree with it. */
 static int raft_restore_check(struct raft_node *node, const struct raft_restore *r)
 {
-    uint64_t prev_term = 0;
+    uint64_t base = raft_restore_base(r);
+    uint64_t prev_term = r->snapshot != NULL ? r->snapshot->meta.term : 0;
+    uint64_t expected = r->entry_count > 0 ? r->entries[0].index : base + 1;
+    if (r->entry_count > 0 && (expected == 0 || expected > base + 1)) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "first entry %llu leaves a gap after %llu",
+                         (unsigned long long)expected, (unsigned long long)base);
+    }
+    if (r->snapshot != NULL && r->snapshot->meta.term > r->hard_state.term) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "snapshot term %llu above hard state term %llu",
+                         (unsigned long long)r->snapshot->meta.term,
+                         (unsigned long long)r->hard_state.term);
+    }
     for (size_t i = 0; i < r->entry_count; i++) {
         const struct raft_entry *e = &r->entries[i];
-        if (e->index != i + 1) {
-            return raft_fail(node, RAFT_ERR_CORRUPT, "entry %zu has index %llu, expected %zu", i,
-                             (unsigned long long)e->index, i + 1);
+        if (e->index != expected + i) {
+            return raft_fail(node, RAFT_ERR_CORRUPT, "entry %zu has index %llu, expected %llu", i,
+                             (unsigned long long)e->index, (unsigned long long)(expected + i));
+        }
+        if (e->index == base && e->term != prev_term) {
+            return raft_fail(node, RAFT_ERR_CORRUPT, "entry %llu has term %llu, snapshot says %llu",
+                             (unsigned long long)e->index, (unsigned long long)e->term,
+                             (unsigned long long)prev_term);
+        }
+        if (e->index <= base) {
+            continue;
         }
         if (e->term == 0 || e->term < prev_term || e->term > r->hard_state.term) {
             return raft_fail(node, RAFT_ERR_CORRUPT,
@@ -290,29 +321,48 @@ static int raft_restore_check(struct raft_node *node, const struct raft_restore 
         }
         prev_term = e->term;
     }
-    if (r->hard_state.commit > r->entry_count) {
-        return raft_fail(node, RAFT_ERR_CORRUPT, "commit %llu beyond the last entry %zu",
-                         (unsigned long long)r->hard_state.commit, r->entry_count);
+    uint64_t last = r->entry_count > 0 ? r->entries[r->entry_count - 1].index : 0;
+    last = last > base ? last : base;
+    if (r->hard_state.commit > last) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "commit %llu beyond the last entry %llu",
+                         (unsigned long long)r->hard_state.commit, (unsigned long long)last);
     }
     return RAFT_OK;
 }
 
-/* Adopts the newest CONFIG entry among the restored ones (§6: the latest one in the log). */
-static void raft_restore_membership(struct raft_node *node)
+/* Copies the entries after the snapshot into the log; RAFT_ERR_BUSY if they do not fit. */
+static int raft_restore_entries(struct raft_node *node, const struct raft_restore *r)
 {
-    uint64_t last = raft_log_last_index(&node->log);
-    for (uint64_t index = last; index > node->log.prev_index; index--) {
-        struct raft_entry e;
-        raft_log_entry_at(&node->log, index, &e);
-        if (e.type != RAFT_ENTRY_CONFIG) {
+    uint64_t base = raft_restore_base(r);
+    for (size_t i = 0; i < r->entry_count; i++) {
+        const struct raft_entry *e = &r->entries[i];
+        if (e->index <= base) {
             continue;
         }
-        struct raft_membership m;
-        if (raft_membership_decode(e.data, e.data_len, &m, NULL) == RAFT_OK) {
-            raft_membership_apply(node, &m, index);
+        if (!raft_log_can_append(&node->log, e->data_len)) {
+            return raft_fail(node, RAFT_ERR_BUSY,
+                             "recovered log does not fit the limits at entry %llu "
+                             "(log_entries_max %u, log_bytes_max %llu)",
+                             (unsigned long long)e->index, node->config.limits.log_entries_max,
+                             (unsigned long long)node->config.limits.log_bytes_max);
         }
-        return;
+        raft_log_append(&node->log, e->term, e->type, e->data, e->data_len);
     }
+    return RAFT_OK;
+}
+
+/* Undoes a partial restore so that a failed one leaves the node as created. */
+static void raft_restore_undo(struct raft_node *node)
+{
+    raft_log_reset(&node->log, 0, 0);
+    node->log.prev_chain = 0;
+    node->snapshot_index = 0;
+    node->snapshot_term = 0;
+    node->snap_len = 0;
+    node->apply_handed = 0;
+    node->applied = 0;
+    node->snapshot_restore_pending = false;
+    raft_snapshot_view_refresh(node);
 }
 
 int raft_node_restore(struct raft_node *node, const struct raft_restore *restore)
@@ -322,35 +372,28 @@ int raft_node_restore(struct raft_node *node, const struct raft_restore *restore
     if (node->stepped || raft_log_last_index(&node->log) > 0 || node->term > 0) {
         return raft_fail(node, RAFT_ERR_INVALID, "restore is allowed once, before the first step");
     }
-    if (restore->snapshot != NULL) {
-        return raft_fail(node, RAFT_ERR_INVALID, "snapshot restore is not supported yet");
-    }
     if (restore->entries == NULL && restore->entry_count > 0) {
         return raft_fail(node, RAFT_ERR_INVALID, "entries is NULL");
     }
     int rc = raft_restore_check(node, restore);
-    if (rc != RAFT_OK) {
-        return rc;
+    if (rc == RAFT_OK && restore->snapshot != NULL) {
+        rc = raft_snapshot_restore(node, restore->snapshot);
     }
-    for (size_t i = 0; i < restore->entry_count; i++) {
-        const struct raft_entry *e = &restore->entries[i];
-        if (!raft_log_can_append(&node->log, e->data_len)) {
-            raft_log_reset(&node->log, 0, 0);
-            return raft_fail(node, RAFT_ERR_BUSY,
-                             "recovered log does not fit the limits at entry %llu "
-                             "(log_entries_max %u, log_bytes_max %llu)",
-                             (unsigned long long)e->index, node->config.limits.log_entries_max,
-                             (unsigned long long)node->config.limits.log_bytes_max);
-        }
-        raft_log_append(&node->log, e->term, e->type, e->data, e->data_len);
+    if (rc == RAFT_OK) {
+        rc = raft_restore_entries(node, restore);
+    }
+    if (rc != RAFT_OK) {
+        raft_restore_undo(node);
+        return rc;
     }
     node->term = restore->hard_state.term;
     node->vote = restore->hard_state.vote;
-    node->commit = restore->hard_state.commit;
+    node->commit = restore->hard_state.commit > node->snapshot_index ? restore->hard_state.commit
+                                                                     : node->snapshot_index;
     node->persisted = raft_log_last_index(&node->log);
     node->unstable_index = node->persisted + 1;
-    node->hard_state_reported = restore->hard_state;
+    node->hard_state_reported = restore->hard_state; /* a raised commit is reported next */
     node->term_reported = node->term;
-    raft_restore_membership(node);
+    raft_membership_recompute(node);
     return RAFT_OK;
 }

@@ -119,11 +119,15 @@ static void raft_recv_dispatch(struct raft_node *node, const struct raft_message
     case RAFT_MSG_HEARTBEAT_RESPONSE:
         raft_recv_heartbeat_response(node, m);
         break;
+    case RAFT_MSG_SNAPSHOT:
+        raft_recv_snapshot(node, m);
+        break;
+    case RAFT_MSG_SNAPSHOT_RESPONSE:
+        raft_recv_snapshot_response(node, m);
+        break;
     case RAFT_MSG_TIMEOUT_NOW:
         raft_recv_timeout_now(node, m);
         break;
-    default:
-        break; /* issue 6 messages are ignored until implemented */
     }
 }
 

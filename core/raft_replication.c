@@ -29,8 +29,9 @@ static bool raft_send_append(struct raft_node *node, struct raft_progress *pr, b
 {
     uint64_t prev = pr->next_index - 1;
     uint64_t prev_term = 0;
-    if (!raft_log_term_at(&node->log, prev, &prev_term)) {
-        return false; /* compacted: only a snapshot can help (issue 6) */
+    if (pr->next_index <= node->log.prev_index || !raft_log_term_at(&node->log, prev, &prev_term)) {
+        raft_snapshot_send(node, pr); /* compacted away: only the snapshot can help (§7) */
+        return false;
     }
     uint32_t count = raft_append_batch(node, pr->next_index);
     if (count == 0 && !allow_empty) {
@@ -64,7 +65,11 @@ void raft_replicate_to(struct raft_node *node, struct raft_progress *pr)
     assert(node->role == RAFT_LEADER);
     assert(pr->id != node->config.id);
     uint32_t window = node->config.limits.inflight_appends_max;
-    for (uint32_t i = 0; i <= window; i++) {
+    if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
+        raft_snapshot_send(node, pr);
+        return;
+    }
+    for (uint32_t i = 0; i <= window && pr->state != RAFT_PROGRESS_SNAPSHOT; i++) {
         if (!raft_progress_window_open(pr, window)) {
             return;
         }
@@ -120,7 +125,16 @@ bool raft_maybe_commit(struct raft_node *node)
         return false;
     }
     node->commit = index;
+    raft_reads_on_commit(node);
+    raft_reconfig_on_commit(node); /* may append C_new, or step down (a removed leader) */
     return true;
+}
+
+void raft_append_local(struct raft_node *node, enum raft_entry_type type, const uint8_t *data,
+                       uint32_t data_len)
+{
+    assert(node->role == RAFT_LEADER);
+    raft_log_append(&node->log, node->term, type, data, data_len); /* §5.3: append-only */
 }
 
 int raft_propose(struct raft_node *node, enum raft_entry_type type, const uint8_t *data,
@@ -144,7 +158,7 @@ int raft_propose(struct raft_node *node, enum raft_entry_type type, const uint8_
         return raft_fail(node, RAFT_ERR_BUSY, "in-memory log full (%llu entries held)",
                          (unsigned long long)node->log.count);
     }
-    raft_log_append(&node->log, node->term, type, data, (uint32_t)data_len); /* §5.3 */
+    raft_append_local(node, type, data, (uint32_t)data_len);
     update->proposed_index = raft_log_last_index(&node->log);
     update->proposed_term = node->term;
     raft_broadcast_append(node);
@@ -198,7 +212,13 @@ void raft_recv_append_response(struct raft_node *node, const struct raft_message
         raft_progress_become_replicate(pr);
     }
     raft_maybe_commit(node);
+    /* Committing may have changed the membership (progress slots move) or our role. */
+    pr = raft_progress_find(node, m->from);
+    if (pr == NULL || node->role != RAFT_LEADER) {
+        return;
+    }
     raft_replicate_to(node, pr);
+    raft_transfer_maybe_send(node, pr);
 }
 
 void raft_recv_heartbeat_response(struct raft_node *node, const struct raft_message *m)
@@ -213,6 +233,12 @@ void raft_recv_heartbeat_response(struct raft_node *node, const struct raft_mess
     pr->recent_active = true;
     if (m->heartbeat_response.context > pr->read_ack) {
         pr->read_ack = m->heartbeat_response.context;
+        raft_reads_check(node);
+    }
+    if (pr->state == RAFT_PROGRESS_SNAPSHOT) {
+        pr->snapshot_sent = pr->snapshot_offset; /* resend a chunk that may have been lost */
+        raft_snapshot_send(node, pr);
+        return;
     }
     /* The peer is alive: retry a lost probe, or reopen a window full of lost appends. */
     pr->probe_sent = false;
@@ -295,11 +321,14 @@ static uint32_t raft_append_entries(struct raft_node *node, const struct raft_ap
             }
             raft_truncate(node, index);
         }
-        if (e->term < raft_log_last_term(&node->log) ||
+        if (e->term < raft_log_last_term(&node->log) || e->term > node->term ||
             !raft_log_can_append(&node->log, e->data_len)) {
             return i;
         }
         raft_log_append(&node->log, e->term, e->type, e->data, e->data_len);
+        if (e->type == RAFT_ENTRY_CONFIG) {
+            raft_reconfig_on_append(node, index); /* §6: effective once in the log */
+        }
     }
     return a->entry_count;
 }

@@ -52,8 +52,7 @@ struct raft_entry *raft_send_entries(struct raft_node *node, uint32_t count)
     return entries;
 }
 
-/* Every pending write loses what the truncation removed (obligation 5's ABA safety). */
-static void raft_writes_clamp(struct raft_node *node, uint64_t below)
+void raft_writes_clamp(struct raft_node *node, uint64_t below)
 {
     for (uint32_t i = 0; i < node->writes_count; i++) {
         struct raft_write *w = &node->writes[(node->writes_head + i) % node->writes_capacity];
@@ -81,9 +80,12 @@ void raft_truncate(struct raft_node *node, uint64_t index)
         node->persisted = index - 1;
     }
     raft_writes_clamp(node, index - 1);
+    if (node->membership_index >= index) {
+        raft_membership_recompute(node); /* the configuration entry in force was removed */
+    }
 }
 
-static void raft_writes_push(struct raft_node *node, uint64_t index, uint64_t term)
+void raft_writes_push(struct raft_node *node, uint64_t index, uint64_t term)
 {
     assert(node->writes_capacity > 0);
     if (node->writes_count == node->writes_capacity) {
@@ -166,11 +168,17 @@ static void raft_step_end_persist(struct raft_node *node, struct raft_update *up
         raft_writes_push(node, last, raft_log_last_term(&node->log));
         node->unstable_index = last + 1;
     }
+    if (node->snapshot_to_persist) {
+        update->snapshot = &node->snapshot_view;
+        node->snapshot_to_persist = false;
+    }
     struct raft_hard_state hs = { node->term, node->vote, node->commit };
     const struct raft_hard_state *old = &node->hard_state_reported;
     if (hs.term != old->term || hs.vote != old->vote || hs.commit != old->commit) {
         assert(hs.term >= old->term);
-        assert(hs.commit >= old->commit || hs.term > old->term);
+        /* Commit never goes back; only a deliberately broken variant may (the simulator's
+         * checkers must see that, so it is not an abort then). */
+        assert(hs.commit >= old->commit || node->config.test_bugs != 0);
         update->hard_state_changed = true;
         update->hard_state = hs;
         node->hard_state_reported = hs;
@@ -180,6 +188,10 @@ static void raft_step_end_persist(struct raft_node *node, struct raft_update *up
 /* (3) Apply: committed and locally durable entries not handed out yet, in order, once each. */
 static void raft_step_end_apply(struct raft_node *node, struct raft_update *update)
 {
+    if (node->snapshot_restore_pending) {
+        update->snapshot_restore = &node->snapshot_view; /* before any entry after it */
+        node->snapshot_restore_pending = false;
+    }
     uint64_t ready = node->commit < node->persisted ? node->commit : node->persisted;
     uint64_t count = 0;
     while (node->apply_handed < ready && count < node->out_committed_capacity) {
@@ -240,6 +252,21 @@ static int raft_step_event(struct raft_node *node, const struct raft_event *even
         return raft_on_persisted(node, event->persisted.index, event->persisted.term);
     case RAFT_EVENT_APPLIED:
         return raft_on_applied(node, event->applied.index);
+    case RAFT_EVENT_SNAPSHOT:
+        if (event->snapshot.data == NULL && event->snapshot.data_len > 0) {
+            return raft_fail(node, RAFT_ERR_INVALID, "snapshot data is NULL");
+        }
+        return raft_snapshot_take(node, event->snapshot.index, event->snapshot.data,
+                                  event->snapshot.data_len);
+    case RAFT_EVENT_READ_INDEX:
+        return raft_read_index(node, event->read_index.request_id);
+    case RAFT_EVENT_TRANSFER_LEADERSHIP:
+        return raft_transfer_leadership(node, event->transfer.target_id);
+    case RAFT_EVENT_CHANGE_CONFIG:
+        if (event->change_config.membership == NULL) {
+            return raft_fail(node, RAFT_ERR_INVALID, "change_config without a membership");
+        }
+        return raft_change_config(node, event->change_config.membership, update);
     default:
         return raft_fail(node, RAFT_ERR_INVALID, "unknown or unsupported event type %d",
                          (int)event->type);

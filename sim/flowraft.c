@@ -1,5 +1,6 @@
 /* The flowraft program: global options and dispatch to subcommands. */
 #include "sim/cli.h"
+#include "sim/cmd.h"
 #include "sim/lin_cmd.h"
 
 #include <getopt.h>
@@ -12,6 +13,11 @@
 
 /* Only subcommands that work are listed here; a new one is added when it is real. */
 static const struct sim_command sim_commands[] = {
+    { "run", "run one seeded chaos simulation of a scenario", sim_cmd_run },
+    { "replay", "reproduce a run exactly from its seed or a schedule, with an event log",
+      sim_cmd_replay },
+    { "sweep", "run many seeds of many scenarios in parallel, with reports", sim_cmd_sweep },
+    { "scenario", "check scenario files and print their effective settings", sim_cmd_scenario },
     { "lincheck", "check history files for linearizability (Jepsen or FlowRaft format)",
       sim_cmd_lincheck },
     { NULL, NULL, NULL },

@@ -337,6 +337,17 @@ static struct sim_fs_op *sim_fs_pending_push(struct sim_fs *sfs, enum sim_fs_op_
     return op;
 }
 
+/* A pending directory operation on entry `name` of directory `dir`. */
+static struct sim_fs_op *sim_fs_pending_push_dir_op(struct sim_fs *sfs, enum sim_fs_op_kind kind,
+                                                    uint32_t inode, uint32_t dir, const char *name)
+{
+    assert(kind != SIM_FS_OP_WRITE && kind != SIM_FS_OP_TRUNCATE);
+    struct sim_fs_op *op = sim_fs_pending_push(sfs, kind, inode);
+    op->dir = dir;
+    snprintf(op->name, sizeof(op->name), "%s", name);
+    return op;
+}
+
 static void sim_fs_op_release(struct sim_fs *sfs, struct sim_fs_op *op)
 {
     if (op->data != NULL) {
@@ -444,8 +455,13 @@ static void sim_fs_resolve_write(struct sim_fs *sfs, const struct sim_fs_op *op)
     uint64_t end = op->offset + op->len;
     uint64_t cuts = first_cut < end ? (end - 1 - first_cut) / sector + 1 : 0;
     uint64_t fate = sim_fs_choose(sfs, SIM_FS_CHOICE_WRITE_FATE, cuts > 0 ? 3 : 2);
+    struct sim_fs_buf *buf = &sfs->inodes[op->inode].durable;
     if (fate == 0) {
         sfs->stats.writes_lost++;
+        /* None of the data landed, but an extending write may have grown the size: zeros. */
+        if (buf->size < end && sim_fs_choose(sfs, SIM_FS_CHOICE_TORN_TAIL, 2) == 1) {
+            sim_fs_buf_resize(sfs, buf, end);
+        }
         return;
     }
     if (fate == 1) {
@@ -457,7 +473,6 @@ static void sim_fs_resolve_write(struct sim_fs *sfs, const struct sim_fs_op *op)
     uint64_t cut = first_cut + sim_fs_choose(sfs, SIM_FS_CHOICE_TORN_CUT, cuts) * sector;
     assert(cut > op->offset && cut < end);
     sim_fs_durable_write(sfs, op->inode, op->offset, op->data, cut - op->offset);
-    struct sim_fs_buf *buf = &sfs->inodes[op->inode].durable;
     if (sim_fs_choose(sfs, SIM_FS_CHOICE_TORN_TAIL, 2) == 1 && buf->size < end) {
         sim_fs_buf_resize(sfs, buf, end); /* the size grew, the data never landed: zeros */
     }
@@ -531,6 +546,29 @@ static void sim_fs_reload_current(struct sim_fs *sfs)
     }
 }
 
+/* Every handle of the current generation dies: later calls through them fail with FS_ESTALE. */
+static void sim_fs_close_all_handles(struct sim_fs *sfs)
+{
+    for (uint32_t i = 0; i < sfs->config.files_max; i++) {
+        struct sim_fs_inode *node = &sfs->inodes[i];
+        if (node->used && node->open_count > 0) {
+            node->open_count = 0;
+            sim_fs_inode_maybe_free(sfs, i);
+        }
+    }
+    sfs->open_files = 0;
+    sfs->generation++;
+}
+
+void sim_fs_process_crash(struct sim_fs *sfs)
+{
+    assert(sfs != NULL);
+    sim_fs_close_all_handles(sfs);
+    sfs->powered_off = false;
+    sfs->cut_armed = false;
+    sfs->stats.process_crashes++;
+}
+
 void sim_fs_crash(struct sim_fs *sfs)
 {
     assert(sfs != NULL);
@@ -584,9 +622,7 @@ static int sim_fs_create_file(struct sim_fs *sfs, const struct sim_fs_path *wher
     }
     (void)sim_fs_entry_add(sfs, sfs->current, where->parent, where->name, ino);
     sfs->inodes[ino].links_current = 1;
-    struct sim_fs_op *op = sim_fs_pending_push(sfs, SIM_FS_OP_CREATE, ino);
-    op->dir = where->parent;
-    snprintf(op->name, sizeof(op->name), "%s", where->name);
+    (void)sim_fs_pending_push_dir_op(sfs, SIM_FS_OP_CREATE, ino, where->parent, where->name);
     sfs->stats.mutations++;
     *ino_out = ino;
     return FS_OK;
@@ -719,30 +755,51 @@ static int sim_fs_reserve_size(struct sim_fs *sfs, uint32_t ino, uint64_t new_si
     return FS_OK;
 }
 
+/* Shared prologue of write and truncate: the power check, the handle, the access mode and an
+ * injected error. FS_OK with *cut set when the power fails on this call (it is issued anyway). */
+static int sim_fs_mutation_begin(struct fs_file *file, const char *op, struct sim_fs **sfs_out,
+                                 struct sim_fs_file **sf_out, bool *cut)
+{
+    int power = sim_fs_handle(file, op, sfs_out, sf_out);
+    struct sim_fs *sfs = *sfs_out;
+    struct sim_fs_file *sf = *sf_out;
+    if (power != FS_OK && power != FS_EPOWER) {
+        return power; /* stale handle, or the power was already off */
+    }
+    *cut = power == FS_EPOWER;
+    if (sf->read_only) {
+        return sim_fs_fail(sfs, *cut ? FS_EPOWER : FS_EACCES, op, sf->path);
+    }
+    if (!*cut && sim_fs_draw(sfs, SIM_FS_CHOICE_WRITE_ERROR, sfs->config.write_error_ppm)) {
+        sfs->stats.write_errors++;
+        return sim_fs_fail(sfs, FS_EIO, op, sf->path);
+    }
+    return FS_OK;
+}
+
+/* Shared epilogue: a call the power was cut on reports FS_EPOWER, whatever else happened. */
+static int sim_fs_mutation_end(struct sim_fs *sfs, const struct sim_fs_file *sf, int rc,
+                               const char *op, bool cut)
+{
+    return cut ? sim_fs_fail(sfs, FS_EPOWER, op, sf->path) : rc;
+}
+
 static int sim_fs_write(struct fs_file *file, uint64_t offset, const void *buf, size_t len)
 {
-    struct sim_fs *sfs = NULL;
+    struct sim_fs *sfs = sim_fs_of(file->fs);
     struct sim_fs_file *sf = NULL;
-    int power = sim_fs_handle(file, "write", &sfs, &sf);
     sfs->stats.writes++;
-    if (power != FS_OK && power != FS_EPOWER) {
-        return power;
+    bool cut = false;
+    int rc = sim_fs_mutation_begin(file, "write", &sfs, &sf, &cut);
+    if (rc == FS_OK) {
+        rc = sim_fs_reserve_size(sfs, sf->inode, offset + len, len, "write", sf->path);
     }
-    if (sf->read_only) {
-        return sim_fs_fail(sfs, power == FS_EPOWER ? FS_EPOWER : FS_EACCES, "write", sf->path);
+    uint8_t *copy = rc == FS_OK ? malloc(len > 0 ? len : 1) : NULL;
+    if (rc == FS_OK && copy == NULL) {
+        rc = sim_fs_fail(sfs, FS_ENOSPC, "write", sf->path);
     }
-    if (power == FS_OK &&
-        sim_fs_draw(sfs, SIM_FS_CHOICE_WRITE_ERROR, sfs->config.write_error_ppm)) {
-        sfs->stats.write_errors++;
-        return sim_fs_fail(sfs, FS_EIO, "write", sf->path);
-    }
-    int rc = sim_fs_reserve_size(sfs, sf->inode, offset + len, len, "write", sf->path);
     if (rc != FS_OK) {
-        return power == FS_EPOWER ? sim_fs_fail(sfs, FS_EPOWER, "write", NULL) : rc;
-    }
-    uint8_t *copy = malloc(len > 0 ? len : 1);
-    if (copy == NULL) {
-        return sim_fs_fail(sfs, FS_ENOSPC, "write", sf->path);
+        return sim_fs_mutation_end(sfs, sf, rc, "write", cut);
     }
     memcpy(copy, buf, len);
     struct sim_fs_op *op = sim_fs_pending_push(sfs, SIM_FS_OP_WRITE, sf->inode);
@@ -754,35 +811,27 @@ static int sim_fs_write(struct fs_file *file, uint64_t offset, const void *buf, 
     sim_fs_buf_write(sfs, &sfs->inodes[sf->inode].current, offset, buf, len);
     sfs->stats.bytes_written += len;
     sfs->stats.mutations++;
-    return power == FS_EPOWER ? sim_fs_fail(sfs, FS_EPOWER, "write", NULL) : FS_OK;
+    return sim_fs_mutation_end(sfs, sf, FS_OK, "write", cut);
 }
 
 static int sim_fs_truncate(struct fs_file *file, uint64_t size)
 {
-    struct sim_fs *sfs = NULL;
+    struct sim_fs *sfs = sim_fs_of(file->fs);
     struct sim_fs_file *sf = NULL;
-    int power = sim_fs_handle(file, "truncate", &sfs, &sf);
     sfs->stats.truncates++;
-    if (power != FS_OK && power != FS_EPOWER) {
-        return power;
+    bool cut = false;
+    int rc = sim_fs_mutation_begin(file, "truncate", &sfs, &sf, &cut);
+    if (rc == FS_OK) {
+        rc = sim_fs_reserve_size(sfs, sf->inode, size, 0, "truncate", sf->path);
     }
-    if (sf->read_only) {
-        return sim_fs_fail(sfs, power == FS_EPOWER ? FS_EPOWER : FS_EACCES, "truncate", sf->path);
-    }
-    if (power == FS_OK &&
-        sim_fs_draw(sfs, SIM_FS_CHOICE_WRITE_ERROR, sfs->config.write_error_ppm)) {
-        sfs->stats.write_errors++;
-        return sim_fs_fail(sfs, FS_EIO, "truncate", sf->path);
-    }
-    int rc = sim_fs_reserve_size(sfs, sf->inode, size, 0, "truncate", sf->path);
     if (rc != FS_OK) {
-        return power == FS_EPOWER ? sim_fs_fail(sfs, FS_EPOWER, "truncate", NULL) : rc;
+        return sim_fs_mutation_end(sfs, sf, rc, "truncate", cut);
     }
     struct sim_fs_op *op = sim_fs_pending_push(sfs, SIM_FS_OP_TRUNCATE, sf->inode);
     op->offset = size;
     sim_fs_buf_resize(sfs, &sfs->inodes[sf->inode].current, size);
     sfs->stats.mutations++;
-    return power == FS_EPOWER ? sim_fs_fail(sfs, FS_EPOWER, "truncate", NULL) : FS_OK;
+    return sim_fs_mutation_end(sfs, sf, FS_OK, "truncate", cut);
 }
 
 /* A failed fsync (Linux semantics): the file's pending data is resolved now, as by a crash, while
@@ -874,16 +923,24 @@ static int sim_fs_resolve_dir(struct sim_fs *sfs, const char *path, const char *
     return FS_OK;
 }
 
+/* Shared prologue of sync_dir and list: the power check (a call the power is cut on does
+ * nothing) and the directory. */
+static int sim_fs_dir_call_begin(struct sim_fs *sfs, const char *op, const char *path,
+                                 uint32_t *dir)
+{
+    if (sim_fs_begin(sfs) != SIM_FS_POWER_ON) {
+        return sim_fs_fail(sfs, FS_EPOWER, op, path);
+    }
+    *dir = SIM_FS_NONE;
+    return sim_fs_resolve_dir(sfs, path, op, dir);
+}
+
 static int sim_fs_sync_dir(struct fs *fs, const char *path)
 {
     struct sim_fs *sfs = sim_fs_of(fs);
-    enum sim_fs_power power = sim_fs_begin(sfs);
     sfs->stats.dir_syncs++;
-    if (power != SIM_FS_POWER_ON) {
-        return sim_fs_fail(sfs, FS_EPOWER, "sync_dir", path);
-    }
     uint32_t dir = SIM_FS_NONE;
-    int rc = sim_fs_resolve_dir(sfs, path, "sync_dir", &dir);
+    int rc = sim_fs_dir_call_begin(sfs, "sync_dir", path, &dir);
     if (rc != FS_OK) {
         return rc;
     }
@@ -972,9 +1029,8 @@ static int sim_fs_rename(struct fs *fs, const char *from, const char *to)
     }
     struct sim_fs_entry *entry = sim_fs_entry_find(sfs, sfs->current, src.parent, src.name);
     snprintf(entry->name, sizeof(entry->name), "%s", dst.name);
-    struct sim_fs_op *op = sim_fs_pending_push(sfs, SIM_FS_OP_RENAME, src.inode);
-    op->dir = src.parent;
-    snprintf(op->name, sizeof(op->name), "%s", src.name);
+    struct sim_fs_op *op =
+        sim_fs_pending_push_dir_op(sfs, SIM_FS_OP_RENAME, src.inode, src.parent, src.name);
     snprintf(op->name2, sizeof(op->name2), "%s", dst.name);
     return sim_fs_dir_op_end(sfs, cut, "rename", from);
 }
@@ -996,9 +1052,7 @@ static int sim_fs_unlink(struct fs *fs, const char *path)
     }
     struct sim_fs_entry *entry = sim_fs_entry_find(sfs, sfs->current, where.parent, where.name);
     entry->used = false;
-    struct sim_fs_op *op = sim_fs_pending_push(sfs, SIM_FS_OP_UNLINK, where.inode);
-    op->dir = where.parent;
-    snprintf(op->name, sizeof(op->name), "%s", where.name);
+    (void)sim_fs_pending_push_dir_op(sfs, SIM_FS_OP_UNLINK, where.inode, where.parent, where.name);
     sfs->inodes[where.inode].links_current--;
     return sim_fs_dir_op_end(sfs, cut, "unlink", path);
 }
@@ -1023,9 +1077,7 @@ static int sim_fs_mkdir(struct fs *fs, const char *path)
     }
     (void)sim_fs_entry_add(sfs, sfs->current, where.parent, where.name, ino);
     sfs->inodes[ino].links_current = 1;
-    struct sim_fs_op *op = sim_fs_pending_push(sfs, SIM_FS_OP_MKDIR, ino);
-    op->dir = where.parent;
-    snprintf(op->name, sizeof(op->name), "%s", where.name);
+    (void)sim_fs_pending_push_dir_op(sfs, SIM_FS_OP_MKDIR, ino, where.parent, where.name);
     return sim_fs_dir_op_end(sfs, cut, "mkdir", path);
 }
 
@@ -1054,13 +1106,9 @@ static void sim_fs_sort_entries(uint32_t *indices, uint32_t count, const struct 
 static int sim_fs_list(struct fs *fs, const char *path, fs_list_fn fn, void *arg)
 {
     struct sim_fs *sfs = sim_fs_of(fs);
-    enum sim_fs_power power = sim_fs_begin(sfs);
     sfs->stats.lists++;
-    if (power != SIM_FS_POWER_ON) {
-        return sim_fs_fail(sfs, FS_EPOWER, "list", path);
-    }
     uint32_t dir = SIM_FS_NONE;
-    int rc = sim_fs_resolve_dir(sfs, path, "list", &dir);
+    int rc = sim_fs_dir_call_begin(sfs, "list", path, &dir);
     if (rc != FS_OK) {
         return rc;
     }

@@ -18,7 +18,8 @@
  *   - a write: lost, applied fully, or torn at a sector boundary: the sectors before the cut are
  *     applied and the rest is either absent (a write past the end leaves the file ending at the
  *     cut) or, for the part past the old end of file, zero-filled (the size was extended but the
- *     data never landed), the two behaviours file systems show after a crash;
+ *     data never landed), the two behaviours file systems show after a crash; a lost write past
+ *     the end may likewise leave the file grown by zeros;
  *   - a truncation: applied or not;
  *   - a directory operation: applied or not, in order, and only if it still applies (a rename
  *     of a name whose creation was lost does not happen): so a rename is atomic, and a file
@@ -26,6 +27,12 @@
  * then files no durable directory reaches are freed, current := durable, and every open handle
  * turns stale (FS_ESTALE; fs_close still frees it). Synced data of a durably linked file always
  * survives. Not modelled: reordering of sectors inside one write (a hole before written data).
+ *
+ * A process crash (sim_fs_process_crash: kill -9, the machine keeps running) is not a power loss:
+ * the operating system still holds every pending operation, so reads keep showing them and a
+ * later sync (by the restarted process) can still make them durable, or a later sim_fs_crash can
+ * still lose them. Only the handles die. Storage recovery must therefore not trust what it reads
+ * until it has synced it.
  *
  * Faults: bit flips at rest (sim_fs_corrupt, sim_fs_corrupt_random) change durable and current
  * bytes alike; read, write and sync errors are injected at rates in parts per million. A write
@@ -54,7 +61,8 @@ enum sim_fs_choice {
     SIM_FS_CHOICE_SYNC_ERROR,    /* n = 1000000 */
     SIM_FS_CHOICE_WRITE_FATE,    /* n = 3 (lost, applied, torn) or 2 when no sector boundary */
     SIM_FS_CHOICE_TORN_CUT,      /* n = sector boundaries inside the write */
-    SIM_FS_CHOICE_TORN_TAIL,     /* n = 2: after the cut nothing (0) or zeros to the end (1) */
+    SIM_FS_CHOICE_TORN_TAIL,     /* n = 2: after the cut (or a lost write past the end) nothing
+                                    (0) or zeros to the write's end (1) */
     SIM_FS_CHOICE_TRUNCATE_FATE, /* n = 2: lost (0) or applied (1) */
     SIM_FS_CHOICE_DIR_OP_FATE,   /* n = 2: lost (0) or applied (1) */
     SIM_FS_CHOICE_CORRUPT_FILE,  /* n = candidate files */
@@ -86,6 +94,7 @@ struct sim_fs_stats {
     uint64_t bytes_read, bytes_written;
     uint64_t read_errors, write_errors, sync_errors; /* injected */
     uint64_t power_cuts, crashes;
+    uint64_t process_crashes;
     uint64_t writes_lost, writes_torn,
         writes_kept; /* pending writes resolved by crash/sync error */
     uint64_t truncates_lost, truncates_kept;
@@ -109,6 +118,11 @@ struct fs *sim_fs_fs(struct sim_fs *sfs);
 
 /* Resolves every pending operation (see above), powers back on, makes handles stale. */
 void sim_fs_crash(struct sim_fs *sfs);
+
+/* A process crash: every open handle turns stale, pending operations stay pending (unresolved,
+ * still visible to reads), the power is on again (a cut armed or in effect is cleared: the cut
+ * call was the last one the process issued). */
+void sim_fs_process_crash(struct sim_fs *sfs);
 
 /* The (ops + 1)-th call from now is cut by a power failure. Replaces an earlier arming. */
 void sim_fs_power_cut_after(struct sim_fs *sfs, uint64_t ops);

@@ -46,7 +46,8 @@ int storage_error_set(struct storage_error *err, int status, const char *path, u
     return status;
 }
 
-int storage_error_from_fs(struct storage_error *err, const struct fs *fs, const char *what)
+int storage_error_from_fs_at(struct storage_error *err, const struct fs *fs, const char *path,
+                             uint64_t offset, const char *what)
 {
     assert(fs != NULL);
     assert(what != NULL);
@@ -56,9 +57,14 @@ int storage_error_from_fs(struct storage_error *err, const struct fs *fs, const 
     }
     err->fs = fs->error;
     const char *op = fs->error.op != NULL ? fs->error.op : "?";
-    return storage_error_set(err, STORAGE_EIO, fs->error.path, STORAGE_OFFSET_NONE,
-                             "%s: %s failed with %s (errno %d)", what, op,
-                             fs_status_name(fs->error.status), fs->error.sys_errno);
+    return storage_error_set(err, STORAGE_EIO, path, offset, "%s: %s failed with %s (errno %d)",
+                             what, op, fs_status_name(fs->error.status), fs->error.sys_errno);
+}
+
+int storage_error_from_fs(struct storage_error *err, const struct fs *fs, const char *what)
+{
+    assert(fs != NULL);
+    return storage_error_from_fs_at(err, fs, fs->error.path, STORAGE_OFFSET_NONE, what);
 }
 
 const char *storage_status_name(int status)

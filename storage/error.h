@@ -46,6 +46,12 @@ int storage_error_set(struct storage_error *err, int status, const char *path, u
  * `what` says what the storage code was doing ("appending to the WAL"). */
 int storage_error_from_fs(struct storage_error *err, const struct fs *fs, const char *what);
 
+/* Like storage_error_from_fs, naming `path` and `offset` (STORAGE_OFFSET_NONE: none) as known to
+ * the caller: a failed read names the file and where, even when the backend did not (a short read
+ * found by fs_read_exact knows no path). */
+int storage_error_from_fs_at(struct storage_error *err, const struct fs *fs, const char *path,
+                             uint64_t offset, const char *what);
+
 /* A short constant name for a status ("corrupt", "io"). */
 const char *storage_status_name(int status);
 

@@ -13,7 +13,11 @@
  *
  * Contract every backend keeps (storage code relies on exactly this, nothing more):
  * - write(file, offset, ...) is not durable until sync(file) returns FS_OK; until then a crash may
- *   keep it fully, drop it, or keep it torn at a sector boundary.
+ *   keep it fully, drop it, or keep it torn at a sector boundary, and a write past the end of file
+ *   may leave the file grown by zeros instead of its data. Unsynced regions never read back as
+ *   other garbage (stale blocks: ext4 data=writeback) nor with a hole before written sectors;
+ *   there the WAL refuses to start (safe, but needs an operator) instead of dropping a torn tail.
+ *   A crash that kills only the process leaves every unsynced operation readable and pending.
  * - A directory operation (create, rename, unlink, mkdir) is not durable until sync_dir(parent)
  *   returns FS_OK. rename is atomic: after a crash the target names the old file or the new one.
  * - sync(file) makes the file's data and size durable (fdatasync), not its directory entry.

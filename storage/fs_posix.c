@@ -103,9 +103,13 @@ static int fs_posix_open(struct fs *fs, const char *path, unsigned flags, struct
         return rc;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        int rc = S_ISDIR(st.st_mode) ? fs_error_set(fs, FS_EISDIR, EISDIR, "open", path)
-                                     : fs_posix_fail(fs, "open", path);
+    int rc = FS_OK;
+    if (fstat(fd, &st) != 0) {
+        rc = fs_posix_fail(fs, "open", path); /* st is not filled: do not look at it */
+    } else if (S_ISDIR(st.st_mode)) {
+        rc = fs_error_set(fs, FS_EISDIR, EISDIR, "open", path);
+    }
+    if (rc != FS_OK) {
         close(fd);
         free(pf);
         return rc;

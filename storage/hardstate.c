@@ -11,7 +11,6 @@
 #include <string.h>
 
 #define HARDSTATE_VERSION    1u
-#define HARDSTATE_SEED       0x46524853544154ULL
 #define HARDSTATE_FILE_BYTES (HARDSTATE_SLOT_OFFSET + HARDSTATE_SLOT_BYTES)
 
 static const uint8_t hardstate_magic[8] = { 'F', 'R', 'H', 'S', 'T', 'A', 'T', 'E' };
@@ -54,6 +53,8 @@ bool hardstate_name_parse(const char *name, bool *is_temp)
 
 static void hardstate_slot_encode(uint8_t *out, uint64_t sequence, const struct hardstate *state)
 {
+    assert(out != NULL && state != NULL);
+    assert(sequence >= 1);
     memset(out, 0, HARDSTATE_SLOT_BYTES);
     memcpy(out, hardstate_magic, sizeof(hardstate_magic));
     bytes_put_u32(out + 8, HARDSTATE_VERSION);
@@ -353,6 +354,20 @@ static int hardstate_rewrite_stale(struct hardstate_file *hs, struct storage_err
     return STORAGE_OK;
 }
 
+/* The loaded state may be only in the page cache: a process that died after writing a slot, or
+ * after renaming the first save into place, before its sync (the machine kept running) leaves it
+ * readable but not durable. Make it durable, slots and name, before anyone acts on it. */
+static int hardstate_sync_loaded(struct hardstate_file *hs, struct storage_error *err)
+{
+    if (hs->file == NULL && fs_open(hs->fs, hs->path, 0, &hs->file) != FS_OK) {
+        return hardstate_fail(hs, err, "opening the hard state");
+    }
+    if (fs_sync(hs->file) != FS_OK || fs_sync_dir(hs->fs, hs->dir) != FS_OK) {
+        return hardstate_fail(hs, err, "syncing the hard state");
+    }
+    return STORAGE_OK;
+}
+
 int hardstate_repair(struct hardstate_file *hs, struct storage_error *err)
 {
     assert(hs != NULL);
@@ -371,6 +386,12 @@ int hardstate_repair(struct hardstate_file *hs, struct storage_error *err)
     }
     if (hs->exists && (hs->stale[0] || hs->stale[1])) {
         int rc = hardstate_rewrite_stale(hs, err); /* H3, H5 */
+        if (rc != STORAGE_OK) {
+            return rc;
+        }
+    }
+    if (hs->exists) {
+        int rc = hardstate_sync_loaded(hs, err);
         if (rc != STORAGE_OK) {
             return rc;
         }

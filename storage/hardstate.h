@@ -73,7 +73,9 @@ int hardstate_open(struct fs *fs, const char *dir, struct hardstate_file **out,
                    struct hardstate *state, struct hardstate_recovery *recovery,
                    struct storage_error *err);
 
-/* Removes a leftover temp file and rewrites a damaged slot. */
+/* Removes a leftover temp file, rewrites a damaged or older slot, and makes the loaded state
+ * durable (file and directory synced: it may have been read from the page cache of a process that
+ * died before its sync). */
 int hardstate_repair(struct hardstate_file *file, struct storage_error *err);
 
 /* Saves `state` durably. STORAGE_EREGRESS (nothing written) if the term or commit would decrease

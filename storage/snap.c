@@ -3,6 +3,7 @@
 
 #include "core/hash.h"
 #include "storage/bytes.h"
+#include "storage/names.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -16,21 +17,6 @@
 
 static const uint8_t snap_magic[8] = { 'F', 'R', 'S', 'N', 'A', 'P', 'S', 'H' };
 
-static bool snap_parse_hex16(const char *in, uint64_t *out)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 16; i++) {
-        char c = in[i];
-        int digit = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (digit < 0) {
-            return false;
-        }
-        value = (value << 4) | (uint64_t)digit;
-    }
-    *out = value;
-    return true;
-}
-
 bool snap_name_parse(const char *name, uint64_t *index, uint64_t *term, bool *is_temp)
 {
     assert(name != NULL && index != NULL && term != NULL && is_temp != NULL);
@@ -43,11 +29,11 @@ bool snap_name_parse(const char *name, uint64_t *index, uint64_t *term, bool *is
     if (len == 47 && strcmp(name + 43, ".tmp") != 0) {
         return false;
     }
-    if (!snap_parse_hex16(name + 5, index) || !snap_parse_hex16(name + 22, term)) {
+    if (!storage_hex16_parse(name + 5, index) || !storage_hex16_parse(name + 22, term)) {
         return false;
     }
     *is_temp = len == 47;
-    return *index >= 1;
+    return *index >= 1 && *index <= SNAP_INDEX_MAX;
 }
 
 static void snap_file_name(char *out, size_t size, uint64_t index, uint64_t term, bool temp)
@@ -57,11 +43,6 @@ static void snap_file_name(char *out, size_t size, uint64_t index, uint64_t term
 }
 
 /* ---- listing ---- */
-
-struct snap_name {
-    uint64_t index;
-    uint64_t term;
-};
 
 struct snap_listing {
     struct snap_name names[SNAP_FILES_MAX];
@@ -90,15 +71,18 @@ static int snap_listing_add(void *arg, const char *name)
     return 0;
 }
 
-/* Newest first: larger index, then larger term. */
+int snap_name_compare(const struct snap_name *a, const struct snap_name *b)
+{
+    assert(a != NULL && b != NULL);
+    if (a->index != b->index) {
+        return a->index < b->index ? 1 : -1;
+    }
+    return (a->term < b->term) - (a->term > b->term);
+}
+
 static int snap_compare_newest_first(const void *a, const void *b)
 {
-    const struct snap_name *x = a;
-    const struct snap_name *y = b;
-    if (x->index != y->index) {
-        return x->index < y->index ? 1 : -1;
-    }
-    return (x->term < y->term) - (x->term > y->term);
+    return snap_name_compare(a, b);
 }
 
 static int snap_list(struct fs *fs, const char *dir, struct snap_listing *listing,
@@ -116,20 +100,20 @@ static int snap_list(struct fs *fs, const char *dir, struct snap_listing *listin
     return STORAGE_OK;
 }
 
-int snap_list_indexes(struct fs *fs, const char *dir, uint64_t *indexes, uint32_t *count,
-                      struct storage_error *err)
+int snap_list_names(struct fs *fs, const char *dir, struct snap_name *names, uint32_t *count,
+                    struct storage_error *err)
 {
-    assert(fs != NULL && dir != NULL && indexes != NULL && count != NULL);
+    assert(fs != NULL && dir != NULL && names != NULL && count != NULL);
     *count = 0;
     struct snap_listing *listing = malloc(sizeof(*listing));
     if (listing == NULL) {
         return storage_error_set(err, STORAGE_ENOMEM, dir, STORAGE_OFFSET_NONE, "no memory");
     }
     int rc = snap_list(fs, dir, listing, err);
-    for (uint32_t i = 0; rc == STORAGE_OK && i < listing->count; i++) {
-        indexes[i] = listing->names[i].index;
+    if (rc == STORAGE_OK) {
+        memcpy(names, listing->names, sizeof(names[0]) * listing->count);
+        *count = listing->count;
     }
-    *count = rc == STORAGE_OK ? listing->count : 0;
     free(listing);
     return rc;
 }
@@ -184,17 +168,21 @@ static void snap_header_decode(const uint8_t *in, const struct snap_name *name, 
     check->status = STORAGE_OK;
 }
 
-static int snap_read_hashed(struct fs_file *file, uint64_t offset, uint8_t *out, uint64_t len,
-                            struct hash_stream *stream)
+/* Writes `len` bytes of `src` (or, when src is NULL, reads them into `dst`) at `offset` in bounded
+ * chunks, hashing each: len / chunk + 1 passes. A read must get every byte (the file's size was
+ * checked against the header). */
+static int snap_io_hashed(struct fs_file *file, uint64_t offset, const uint8_t *src, uint8_t *dst,
+                          uint64_t len, struct hash_stream *stream)
 {
-    /* Chunked so a slow device is read in bounded pieces: len / chunk + 1 passes. */
+    assert(len == 0 || (src == NULL) != (dst == NULL));
     for (uint64_t done = 0; done < len;) {
         size_t want = len - done > SNAP_IO_CHUNK_BYTES ? SNAP_IO_CHUNK_BYTES : (size_t)(len - done);
-        int rc = fs_read_exact(file, offset + done, out + done, want);
+        int rc = src != NULL ? fs_write(file, offset + done, src + done, want)
+                             : fs_read_exact(file, offset + done, dst + done, want);
         if (rc != FS_OK) {
             return rc;
         }
-        hash_stream_update(stream, out + done, want);
+        hash_stream_update(stream, (src != NULL ? src : dst) + done, want);
         done += want;
     }
     return FS_OK;
@@ -215,9 +203,9 @@ static int snap_read_body(struct fs_file *file, const uint8_t *header, struct sn
     }
     uint64_t data_offset = SNAP_HEADER_BYTES + meta->config_len;
     uint8_t sum[8];
-    if (snap_read_hashed(file, SNAP_HEADER_BYTES, out->config, meta->config_len, &stream) !=
+    if (snap_io_hashed(file, SNAP_HEADER_BYTES, NULL, out->config, meta->config_len, &stream) !=
             FS_OK ||
-        snap_read_hashed(file, data_offset, out->data, meta->data_len, &stream) != FS_OK ||
+        snap_io_hashed(file, data_offset, NULL, out->data, meta->data_len, &stream) != FS_OK ||
         fs_read_exact(file, data_offset + meta->data_len, sum, sizeof(sum)) != FS_OK) {
         return STORAGE_EIO;
     }
@@ -245,7 +233,7 @@ static int snap_load_file(struct fs *fs, const char *path, const struct snap_nam
     size_t got = 0;
     int rc = STORAGE_OK;
     if (fs_size(file, &size) != FS_OK || fs_read(file, 0, header, sizeof(header), &got) != FS_OK) {
-        rc = storage_error_from_fs(err, fs, "reading a snapshot");
+        rc = storage_error_from_fs_at(err, fs, path, STORAGE_OFFSET_NONE, "reading a snapshot");
     } else if (got >= sizeof(snap_magic) && memcmp(header, snap_magic, sizeof(snap_magic)) != 0) {
         *check = (struct snap_check){ STORAGE_EFORMAT, 0, "bad magic: not a FlowRaft snapshot" };
     } else if (got < sizeof(header)) {
@@ -255,7 +243,8 @@ static int snap_load_file(struct fs *fs, const char *path, const struct snap_nam
         if (check->status == STORAGE_OK) {
             rc = snap_read_body(file, header, out, check);
             if (rc == STORAGE_EIO) {
-                rc = storage_error_from_fs(err, fs, "reading a snapshot");
+                rc = storage_error_from_fs_at(err, fs, path, STORAGE_OFFSET_NONE,
+                                              "reading a snapshot");
             } else if (rc == STORAGE_ENOMEM) {
                 rc = storage_error_set(err, rc, path, STORAGE_OFFSET_NONE, "no memory");
             }
@@ -333,21 +322,6 @@ void snap_loaded_free(struct snap_loaded *loaded)
 
 /* ---- saving ---- */
 
-static int snap_write_hashed(struct fs_file *file, uint64_t offset, const uint8_t *data,
-                             uint64_t len, struct hash_stream *stream)
-{
-    for (uint64_t done = 0; done < len;) {
-        size_t want = len - done > SNAP_IO_CHUNK_BYTES ? SNAP_IO_CHUNK_BYTES : (size_t)(len - done);
-        int rc = fs_write(file, offset + done, data + done, want);
-        if (rc != FS_OK) {
-            return rc;
-        }
-        hash_stream_update(stream, data + done, want);
-        done += want;
-    }
-    return FS_OK;
-}
-
 static int snap_write_file(struct fs_file *file, uint64_t index, uint64_t term,
                            const uint8_t *config, size_t config_len, const uint8_t *data,
                            size_t data_len)
@@ -366,13 +340,13 @@ static int snap_write_file(struct fs_file *file, uint64_t index, uint64_t term,
     hash_stream_init(&stream, SNAP_SEED_BODY);
     int rc = fs_truncate(file, 0);
     if (rc == FS_OK) {
-        rc = snap_write_hashed(file, 0, header, sizeof(header), &stream);
+        rc = snap_io_hashed(file, 0, header, NULL, sizeof(header), &stream);
     }
     if (rc == FS_OK) {
-        rc = snap_write_hashed(file, SNAP_HEADER_BYTES, config, config_len, &stream);
+        rc = snap_io_hashed(file, SNAP_HEADER_BYTES, config, NULL, config_len, &stream);
     }
     if (rc == FS_OK) {
-        rc = snap_write_hashed(file, SNAP_HEADER_BYTES + config_len, data, data_len, &stream);
+        rc = snap_io_hashed(file, SNAP_HEADER_BYTES + config_len, data, NULL, data_len, &stream);
     }
     uint8_t sum[8];
     bytes_put_u64(sum, hash_stream_digest(&stream));
@@ -392,9 +366,11 @@ int snap_save(struct fs *fs, const char *dir, uint64_t index, uint64_t term, con
     assert(config != NULL || config_len == 0);
     assert(data != NULL || data_len == 0);
     storage_error_clear(err);
-    if (index == 0 || config_len > SNAP_CONFIG_BYTES_MAX || data_len > SNAP_DATA_BYTES_MAX) {
+    if (index == 0 || index > SNAP_INDEX_MAX || config_len > SNAP_CONFIG_BYTES_MAX ||
+        data_len > SNAP_DATA_BYTES_MAX) {
         return storage_error_set(err, STORAGE_ELIMIT, dir, STORAGE_OFFSET_NONE,
-                                 "snapshot index 0 or config/data above the bounds");
+                                 "snapshot index 0 or above SNAP_INDEX_MAX, or config/data above "
+                                 "the bounds");
     }
     char name[FS_NAME_BYTES_MAX];
     char temp[FS_PATH_BYTES_MAX];
@@ -425,61 +401,46 @@ int snap_save(struct fs *fs, const char *dir, uint64_t index, uint64_t term, con
 
 /* ---- pruning ---- */
 
-struct snap_temp_names {
-    char names[16][FS_NAME_BYTES_MAX];
-    uint32_t count;
-};
-
-static int snap_temp_collect(void *arg, const char *name)
+static bool snap_is_temp_name(const char *name)
 {
-    struct snap_temp_names *temps = arg;
     uint64_t index = 0;
     uint64_t term = 0;
     bool is_temp = false;
-    if (snap_name_parse(name, &index, &term, &is_temp) && is_temp) {
-        if (temps->count == 16) {
-            return 1;
-        }
-        snprintf(temps->names[temps->count++], FS_NAME_BYTES_MAX, "%s", name);
-    }
-    return 0;
+    return snap_name_parse(name, &index, &term, &is_temp) && is_temp;
 }
 
-static int snap_unlink_name(struct fs *fs, const char *dir, const char *name,
-                            struct storage_error *err)
+static int snap_unlink(struct fs *fs, const char *dir, const struct snap_name *name,
+                       struct storage_error *err)
 {
+    char file_name[FS_NAME_BYTES_MAX];
     char path[FS_PATH_BYTES_MAX];
-    if (fs_path_join(path, dir, name) != FS_OK || fs_unlink(fs, path) != FS_OK) {
-        return storage_error_from_fs(err, fs, "removing a snapshot file");
+    snap_file_name(file_name, sizeof(file_name), name->index, name->term, false);
+    if (fs_path_join(path, dir, file_name) != FS_OK) {
+        return storage_error_set(err, STORAGE_EINVAL, dir, STORAGE_OFFSET_NONE, "path too long");
+    }
+    if (fs_unlink(fs, path) != FS_OK) {
+        return storage_error_from_fs(err, fs, "removing a snapshot");
     }
     return STORAGE_OK;
 }
 
-static int snap_remove_temps(struct fs *fs, const char *dir, uint32_t temp_files,
-                             struct storage_error *err)
+static bool snap_name_listed(const struct snap_name *names, uint32_t count,
+                             const struct snap_name *name)
 {
-    struct snap_temp_names temps;
-    int rc = STORAGE_OK;
-    /* 16 names per pass, at most temp_files / 16 + 1 passes. */
-    for (uint32_t pass = 0; rc == STORAGE_OK && pass <= temp_files / 16 + 1; pass++) {
-        temps.count = 0;
-        if (fs_list(fs, dir, snap_temp_collect, &temps) < 0) {
-            return storage_error_from_fs(err, fs, "listing snapshot temp files");
-        }
-        for (uint32_t i = 0; rc == STORAGE_OK && i < temps.count; i++) {
-            rc = snap_unlink_name(fs, dir, temps.names[i], err);
-        }
-        if (temps.count == 0) {
-            break;
+    for (uint32_t i = 0; i < count; i++) { /* count <= SNAP_FILES_MAX */
+        if (snap_name_compare(&names[i], name) == 0) {
+            return true;
         }
     }
-    return rc;
+    return false;
 }
 
-int snap_prune(struct fs *fs, const char *dir, uint32_t keep, struct storage_error *err)
+int snap_prune(struct fs *fs, const char *dir, uint32_t keep, const struct snap_name *unusable,
+               uint32_t unusable_count, struct storage_error *err)
 {
     assert(fs != NULL && dir != NULL);
     assert(keep >= 1);
+    assert(unusable != NULL || unusable_count == 0);
     storage_error_clear(err);
     struct snap_listing *listing = malloc(sizeof(*listing));
     if (listing == NULL) {
@@ -487,15 +448,19 @@ int snap_prune(struct fs *fs, const char *dir, uint32_t keep, struct storage_err
     }
     int rc = snap_list(fs, dir, listing, err);
     uint32_t removed = 0;
-    for (uint32_t i = keep; rc == STORAGE_OK && i < listing->count; i++) {
-        char name[FS_NAME_BYTES_MAX];
-        snap_file_name(name, sizeof(name), listing->names[i].index, listing->names[i].term, false);
-        rc = snap_unlink_name(fs, dir, name, err);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; rc == STORAGE_OK && i < listing->count; i++) {
+        if (!snap_name_listed(unusable, unusable_count, &listing->names[i]) && kept < keep) {
+            kept++;
+            continue;
+        }
+        rc = snap_unlink(fs, dir, &listing->names[i], err);
         removed++;
     }
     if (rc == STORAGE_OK && listing->temp_files > 0) {
-        rc = snap_remove_temps(fs, dir, listing->temp_files, err);
-        removed += listing->temp_files;
+        uint32_t temps = 0;
+        rc = storage_unlink_matching(fs, dir, snap_is_temp_name, listing->temp_files, &temps, err);
+        removed += temps;
     }
     free(listing);
     if (rc == STORAGE_OK && removed > 0 && fs_sync_dir(fs, dir) != FS_OK) {

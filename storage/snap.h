@@ -33,7 +33,9 @@
  *   P3  newest damaged (any check fails: size, header or body checksum, name mismatch)
  *                                        -> reported in recovery.damaged[], never loaded; the next
  *                                           newest is tried (the store checks that the log still
- *                                           reaches back to it)
+ *                                           reaches back to it, never counts a damaged one among
+ *                                           the kept snapshots, and removes it when it next
+ *                                           compacts)
  *   P4  a snapshot of another format version, or bad magic -> STORAGE_EFORMAT naming the file
  *   P5  leftover "*.snap.tmp"            -> ignored; removed by snap_prune
  */
@@ -42,8 +44,15 @@
 #define SNAP_HEADER_BYTES         64u
 #define SNAP_CONFIG_BYTES_MAX     (1u << 20)
 #define SNAP_DATA_BYTES_MAX       (1ull << 30)
-#define SNAP_FILES_MAX            256u /* snapshot files considered in one directory */
+#define SNAP_FILES_MAX            256u             /* snapshot files considered in one directory */
+#define SNAP_INDEX_MAX            (UINT64_MAX - 1) /* the log after it starts at index + 1 */
 #define SNAP_DAMAGED_REPORTED_MAX 8u
+
+/* A snapshot file's name: its index and term. */
+struct snap_name {
+    uint64_t index;
+    uint64_t term;
+};
 
 struct snap_meta {
     uint64_t index;      /* last included index (Raft §7) */
@@ -80,13 +89,19 @@ void snap_loaded_free(struct snap_loaded *loaded);
 int snap_save(struct fs *fs, const char *dir, uint64_t index, uint64_t term, const uint8_t *config,
               size_t config_len, const uint8_t *data, size_t data_len, struct storage_error *err);
 
-/* Keeps the `keep` (>= 1) newest snapshot files, unlinks the older ones and every temp file,
- * then syncs the directory. */
-int snap_prune(struct fs *fs, const char *dir, uint32_t keep, struct storage_error *err);
+/* Unlinks the `unusable` snapshots (found damaged; may be NULL when unusable_count is 0), keeps
+ * the `keep` (>= 1) newest of the others, unlinks the older ones and every temp file, then syncs
+ * the directory. */
+int snap_prune(struct fs *fs, const char *dir, uint32_t keep, const struct snap_name *unusable,
+               uint32_t unusable_count, struct storage_error *err);
 
-/* Lists the snapshot files' indexes, newest first, into `indexes` (capacity SNAP_FILES_MAX). */
-int snap_list_indexes(struct fs *fs, const char *dir, uint64_t *indexes, uint32_t *count,
-                      struct storage_error *err);
+/* Lists the snapshot files' names, newest first (by index, then term), into `names` (capacity
+ * SNAP_FILES_MAX). */
+int snap_list_names(struct fs *fs, const char *dir, struct snap_name *names, uint32_t *count,
+                    struct storage_error *err);
+
+/* Newest first: < 0 when a is newer than b (larger index, then larger term), 0 when equal. */
+int snap_name_compare(const struct snap_name *a, const struct snap_name *b);
 
 /* True when `name` is a snapshot file name (or a temp one when *is_temp). */
 bool snap_name_parse(const char *name, uint64_t *index, uint64_t *term, bool *is_temp);

@@ -15,6 +15,10 @@ struct store {
     struct wal *wal;
     struct hardstate_file *hard_state;
     uint64_t snapshot_index; /* newest snapshot saved or loaded, 0 when none */
+    /* Snapshot files found damaged at open (every one newer than the snapshot loaded): never
+     * counted as kept by a compaction, which removes them. */
+    struct snap_name damaged[SNAP_FILES_MAX];
+    uint32_t damaged_count; /* invariant: <= SNAP_FILES_MAX */
 };
 
 void store_config_default(struct store_config *config)
@@ -65,13 +69,13 @@ static int store_check_names(struct store *store, struct storage_error *err)
     return STORAGE_OK;
 }
 
+/* Makes `dir` and its entry in the parent durable. The parent is synced even when the directory
+ * already exists: an earlier process may have made it and died before syncing the parent, and
+ * then only the page cache knows it (a power loss would take every file in it along). */
 static int store_make_dir(struct fs *fs, const char *dir, struct storage_error *err)
 {
     int rc = fs_mkdir(fs, dir);
-    if (rc == FS_EEXIST) {
-        return STORAGE_OK;
-    }
-    if (rc != FS_OK) {
+    if (rc != FS_OK && rc != FS_EEXIST) {
         return storage_error_from_fs(err, fs, "creating the storage directory");
     }
     char parent[FS_PATH_BYTES_MAX];
@@ -90,7 +94,7 @@ static int store_make_dir(struct fs *fs, const char *dir, struct storage_error *
     return STORAGE_OK;
 }
 
-/* ---- cross-checks (X2, X3) ---- */
+/* ---- cross-checks (X2, X3, X4) ---- */
 
 int store_term_at(struct store *store, uint64_t index, uint64_t *term, struct storage_error *err)
 {
@@ -153,7 +157,63 @@ static int store_check_log(struct store *store, const struct store_recovery *rec
     return STORAGE_OK;
 }
 
+/* X4: every committed entry must still be somewhere, in the snapshot or in the (kept) log. */
+static int store_check_commit(struct store *store, const struct store_recovery *recovery,
+                              bool discard, struct storage_error *err)
+{
+    const struct snap_loaded *snapshot = &recovery->snapshot;
+    uint64_t base = snapshot->found ? snapshot->meta.index : 0;
+    uint64_t last = discard ? base : wal_last_index(store->wal);
+    uint64_t reach = last > base ? last : base;
+    uint64_t commit = recovery->hard_state.commit;
+    if (commit <= reach) {
+        return STORAGE_OK;
+    }
+    char path[FS_PATH_BYTES_MAX];
+    (void)fs_path_join(path, store->dir, HARDSTATE_FILE_NAME);
+    return storage_error_set(err, STORAGE_ECORRUPT, path, STORAGE_OFFSET_NONE,
+                             "commit index %" PRIu64 " but the log ends at %" PRIu64
+                             " and the newest usable snapshot at %" PRIu64
+                             ": committed entries are missing",
+                             commit, last, base);
+}
+
 /* ---- open ---- */
+
+/* snap_load_newest tries the newest first and stops at the first usable snapshot: every file
+ * newer than the one loaded (all of them when none was) was found damaged. */
+static int store_note_damaged(struct store *store, const struct snap_loaded *loaded,
+                              struct storage_error *err)
+{
+    struct snap_name *names = calloc(SNAP_FILES_MAX, sizeof(*names));
+    if (names == NULL) {
+        return storage_error_set(err, STORAGE_ENOMEM, store->dir, STORAGE_OFFSET_NONE, "no memory");
+    }
+    uint32_t count = 0;
+    int rc = snap_list_names(store->fs, store->dir, names, &count, err);
+    struct snap_name used = { loaded->meta.index, loaded->meta.term };
+    store->damaged_count = 0;
+    for (uint32_t i = 0; rc == STORAGE_OK && i < count; i++) {
+        if (!loaded->found || snap_name_compare(&names[i], &used) < 0) {
+            store->damaged[store->damaged_count++] = names[i];
+        }
+    }
+    free(names);
+    return rc;
+}
+
+/* A snapshot just saved under a name found damaged at open replaced that file: usable now. */
+static void store_forget_damaged(struct store *store, uint64_t index, uint64_t term)
+{
+    struct snap_name name = { index, term };
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < store->damaged_count; i++) {
+        if (snap_name_compare(&store->damaged[i], &name) != 0) {
+            store->damaged[kept++] = store->damaged[i];
+        }
+    }
+    store->damaged_count = kept;
+}
 
 static int store_open_parts(struct store *store, struct store_recovery *recovery,
                             struct storage_error *err)
@@ -167,6 +227,9 @@ static int store_open_parts(struct store *store, struct store_recovery *recovery
         rc = snap_load_newest(store->fs, store->dir, UINT64_MAX, &recovery->snapshot,
                               &recovery->snapshot_report, err);
     }
+    if (rc == STORAGE_OK && recovery->snapshot_report.damaged > 0) {
+        rc = store_note_damaged(store, &recovery->snapshot, err);
+    }
     if (rc == STORAGE_OK) {
         uint64_t base = recovery->snapshot.found ? recovery->snapshot.meta.index + 1 : 1;
         store->snapshot_index = recovery->snapshot.found ? recovery->snapshot.meta.index : 0;
@@ -176,7 +239,7 @@ static int store_open_parts(struct store *store, struct store_recovery *recovery
     return rc;
 }
 
-/* X4: every check passed; now the parts may change the directory. */
+/* X5: every check passed; now the parts may change the directory. */
 static int store_repair(struct store *store, struct store_recovery *recovery, bool discard,
                         struct storage_error *err)
 {
@@ -189,7 +252,7 @@ static int store_repair(struct store *store, struct store_recovery *recovery, bo
         recovery->wal_discarded = true;
     }
     if (rc == STORAGE_OK && recovery->snapshot_report.temp_files > 0) {
-        rc = snap_prune(store->fs, store->dir, SNAP_FILES_MAX, err); /* temps only */
+        rc = snap_prune(store->fs, store->dir, SNAP_FILES_MAX, NULL, 0, err); /* temps only */
     }
     return rc;
 }
@@ -219,6 +282,9 @@ int store_open(struct fs *fs, const char *dir, const struct store_config *config
     bool discard = false;
     if (rc == STORAGE_OK) {
         rc = store_check_log(store, recovery, &discard, err);
+    }
+    if (rc == STORAGE_OK) {
+        rc = store_check_commit(store, recovery, discard, err);
     }
     if (rc == STORAGE_OK) {
         rc = store_repair(store, recovery, discard, err);
@@ -292,24 +358,46 @@ int store_save_hard_state(struct store *store, const struct hardstate *state,
 
 /* ---- snapshots and compaction ---- */
 
-/* Drops the log before the oldest kept snapshot (so a damaged newest one can fall back), then
- * prunes older snapshots. Runs only after the new snapshot is durable. */
+static bool store_snapshot_damaged(const struct store *store, const struct snap_name *name)
+{
+    for (uint32_t i = 0; i < store->damaged_count; i++) { /* <= SNAP_FILES_MAX */
+        if (snap_name_compare(&store->damaged[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Drops the log before the oldest kept usable snapshot (so a damaged newest one can fall back),
+ * then prunes older and damaged snapshots. Runs only after the new snapshot is durable. */
 static int store_compact(struct store *store, struct storage_error *err)
 {
-    uint64_t *indexes = calloc(SNAP_FILES_MAX, sizeof(uint64_t));
-    if (indexes == NULL) {
+    struct snap_name *names = calloc(SNAP_FILES_MAX, sizeof(*names));
+    if (names == NULL) {
         return storage_error_set(err, STORAGE_ENOMEM, store->dir, STORAGE_OFFSET_NONE, "no memory");
     }
     uint32_t count = 0;
-    int rc = snap_list_indexes(store->fs, store->dir, indexes, &count, err);
-    if (rc == STORAGE_OK && count > 0) {
-        uint32_t kept = store->config.snapshots_kept;
-        uint32_t oldest_kept = count < kept ? count - 1 : kept - 1;
-        rc = wal_drop_prefix(store->wal, indexes[oldest_kept] + 1, err);
+    int rc = snap_list_names(store->fs, store->dir, names, &count, err);
+    uint64_t oldest_kept = 0;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; rc == STORAGE_OK && i < count && kept < store->config.snapshots_kept;
+         i++) {
+        if (!store_snapshot_damaged(store, &names[i])) {
+            oldest_kept = names[i].index;
+            kept++;
+        }
     }
-    free(indexes);
+    free(names);
+    assert(rc != STORAGE_OK || kept >= 1); /* the snapshot just saved is usable */
     if (rc == STORAGE_OK) {
-        rc = snap_prune(store->fs, store->dir, store->config.snapshots_kept, err);
+        rc = wal_drop_prefix(store->wal, oldest_kept + 1, err);
+    }
+    if (rc == STORAGE_OK) {
+        rc = snap_prune(store->fs, store->dir, store->config.snapshots_kept, store->damaged,
+                        store->damaged_count, err);
+    }
+    if (rc == STORAGE_OK) {
+        store->damaged_count = 0; /* removed */
     }
     return rc;
 }
@@ -326,11 +414,25 @@ int store_save_snapshot(struct store *store, uint64_t index, uint64_t term, cons
                                  " and within the log (last %" PRIu64 ")",
                                  index, store->snapshot_index, wal_last_index(store->wal));
     }
-    int rc = snap_save(store->fs, store->dir, index, term, config, config_len, data, data_len, err);
+    /* A term the log does not have at `index` would make the next recovery take this snapshot
+     * for another history (X3) and discard the log after it. */
+    uint64_t log_term = 0;
+    int rc = store_term_at(store, index, &log_term, err);
+    if (rc != STORAGE_OK) {
+        return rc;
+    }
+    if (log_term != term) {
+        return storage_error_set(err, STORAGE_EINVAL, store->dir, STORAGE_OFFSET_NONE,
+                                 "snapshot at %" PRIu64 " with term %" PRIu64
+                                 " but the log has term %" PRIu64 " there",
+                                 index, term, log_term);
+    }
+    rc = snap_save(store->fs, store->dir, index, term, config, config_len, data, data_len, err);
     if (rc != STORAGE_OK) {
         return rc;
     }
     store->snapshot_index = index;
+    store_forget_damaged(store, index, term);
     return store_compact(store, err);
 }
 
@@ -360,6 +462,7 @@ int store_install_snapshot(struct store *store, uint64_t index, uint64_t term,
         return rc;
     }
     store->snapshot_index = index;
+    store_forget_damaged(store, index, term);
     if (!keep_log) {
         rc = wal_reset(wal, index + 1, err);
     }

@@ -27,9 +27,18 @@
  *       another term than the snapshot's             crash while installing one, Raft §7): it is
  *                                                    discarded (recovery.wal_discarded), the log
  *                                                    restarts at S + 1
- *   X4  otherwise                                 -> each part's repairs run: torn WAL tail
+ *   X4  the hard state's commit is above both the -> STORAGE_ECORRUPT naming the hard state:
+ *       log's end (after X3) and the snapshot         committed (acknowledged) entries are missing;
+ *                                                    entries are appended before a hard state whose
+ *                                                    commit covers them, and never truncated below
+ *                                                    it, so no crash produces this
+ *   X5  otherwise                                 -> each part's repairs run: torn WAL tail
  *                                                    dropped, temp files removed, damaged hard
- *                                                    state copy rewritten
+ *                                                    state copy rewritten; then the hard state
+ *                                                    file, the last segment and the directory are
+ *                                                    synced, so that everything reported in the
+ *                                                    recovery is durable (a killed process leaves
+ *                                                    unsynced writes readable in the page cache)
  *
  * Typical use (a node or a simulated node):
  *   store_open(fs, dir, &config, STORE_OPEN_CREATE, &store, &recovery, &err);
@@ -38,20 +47,34 @@
  *   for each Raft update: store_truncate_suffix (if any), store_append, store_save_hard_state,
  *   and only then send its messages; store_save_snapshot after applying; store_close.
  * After any STORAGE_EIO or STORAGE_EFAILED the node must stop and reopen (crash-restart): what
- * reached the disk is only known after recovery.
+ * reached the disk is only known after recovery. A failed sync (err.fs.op "sync") is worse: Linux
+ * may mark the unwritten pages clean, so a reopen in the same boot reads data the disk never got
+ * and never will (sim_fs models this). Treat it as fatal for the machine's page cache: in the
+ * simulator restart such a node with sim_fs_crash (a power loss), not sim_fs_process_crash; a real
+ * node should stop and be restarted only after the file system was remounted or the machine
+ * rebooted. Any other crash may be a process crash: store_open syncs what it reports.
  */
 
-#define STORE_OPEN_CREATE 0x1u /* make the directory if it does not exist */
+/* Make the directory if it does not exist, and sync its parent (also when it existed: an earlier
+ * process may have died before syncing it). */
+#define STORE_OPEN_CREATE 0x1u
 
 struct store_config {
     struct wal_config wal;
-    uint32_t snapshots_kept; /* >= 1; the log keeps the entries after the oldest kept snapshot */
+    /* >= 1 usable snapshots kept; the log keeps the entries after the oldest kept one, so a
+     * damaged newest snapshot can fall back. Snapshots found damaged never count and are removed
+     * at the next compaction. */
+    uint32_t snapshots_kept;
 };
 
 /* Defaults: wal_config_default and 2 snapshots kept. */
 void store_config_default(struct store_config *config);
 
 struct store_recovery {
+    /* The log may hold entries of a term above hard_state.term (a crash after appending a new
+     * leader's entries, before saving its term): not an error; the term to resume from is the
+     * larger of the two. The log may also end below hard_state.commit only when a snapshot covers
+     * the rest (X4). */
     struct hardstate hard_state;
     struct hardstate_recovery hard_state_report;
     struct snap_loaded snapshot; /* the newest valid snapshot; the caller frees it
@@ -83,7 +106,9 @@ int store_save_hard_state(struct store *store, const struct hardstate *state,
                           struct storage_error *err);
 
 /* A snapshot of this node's applied state at `index` (in the log, term `term`): saved durably,
- * then the log before the oldest kept snapshot is dropped and older snapshots pruned. */
+ * then the log before the oldest kept snapshot is dropped and older snapshots pruned.
+ * STORAGE_EINVAL (nothing written) unless snapshot index < index <= last index and the log has
+ * `term` at `index`. */
 int store_save_snapshot(struct store *store, uint64_t index, uint64_t term, const uint8_t *config,
                         size_t config_len, const uint8_t *data, size_t data_len,
                         struct storage_error *err);

@@ -2,6 +2,8 @@
  */
 #include "storage/wal_internal.h"
 
+#include "storage/names.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,15 +34,7 @@ bool wal_name_parse(const char *name, uint64_t *first_index, bool *is_temp)
         return false;
     }
     uint64_t value = 0;
-    for (int i = 4; i < 20; i++) {
-        char c = name[i];
-        int digit = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-        if (digit < 0) {
-            return false;
-        }
-        value = (value << 4) | (uint64_t)digit;
-    }
-    if (value == 0) {
+    if (!storage_hex16_parse(name + 4, &value) || value == 0) {
         return false;
     }
     *first_index = value;
@@ -203,6 +197,31 @@ int wal_segment_create(struct wal *wal, uint64_t first_index, struct storage_err
 
 /* ---- append ---- */
 
+/* True when a record of `record` bytes goes to a new segment: the segment, filled up to `end`, is
+ * not empty and would pass its size bound. One rule for planning a batch and for writing it. */
+static bool wal_roll_needed(const struct wal *wal, uint64_t end, size_t record)
+{
+    return end != WAL_SEGMENT_HEADER_BYTES && end + record > wal->config.segment_size_bytes_max;
+}
+
+/* Segments the batch would create, planned before anything is written so that a batch passing
+ * segments_max is refused whole instead of being cut after a durable prefix. */
+static uint32_t wal_append_new_segments(const struct wal *wal, const struct wal_entry *entries,
+                                        size_t count)
+{
+    uint64_t end = wal->segments[wal->segment_count - 1].end_offset;
+    uint32_t added = 0;
+    for (size_t i = 0; i < count; i++) { /* count <= WAL_BATCH_ENTRIES_MAX */
+        size_t record = wal_record_size(entries[i].data_len);
+        if (wal_roll_needed(wal, end, record)) {
+            added++;
+            end = WAL_SEGMENT_HEADER_BYTES;
+        }
+        end += record;
+    }
+    return added;
+}
+
 static int wal_append_check(const struct wal *wal, const struct wal_entry *entries, size_t count,
                             struct storage_error *err)
 {
@@ -235,6 +254,13 @@ static int wal_append_check(const struct wal *wal, const struct wal_entry *entri
         }
         term = entry->term;
     }
+    uint32_t added = wal_append_new_segments(wal, entries, count);
+    if (added > wal->segment_cap - wal->segment_count) {
+        return storage_error_set(err, STORAGE_ELIMIT, wal->dir, STORAGE_OFFSET_NONE,
+                                 "the batch needs %" PRIu32 " more segments, above segments_max "
+                                 "(%" PRIu32 "); compact the log (nothing written)",
+                                 added, wal->segment_cap);
+    }
     return STORAGE_OK;
 }
 
@@ -251,7 +277,11 @@ static int wal_chunk_flush(struct wal *wal, struct wal_chunk *chunk, struct stor
     if (chunk->used == 0) {
         return STORAGE_OK;
     }
+    assert(wal->tail != NULL);
+    assert(chunk->used <= wal->buffer_cap);
     struct wal_segment *segment = &wal->segments[wal->segment_count - 1];
+    assert(chunk->last_index > segment->last_index);
+    assert(chunk->last_term >= wal->last_term);
     if (fs_write(wal->tail, segment->end_offset, wal->buffer, chunk->used) != FS_OK) {
         return wal_fail(wal, err, "appending to the WAL");
     }
@@ -266,22 +296,20 @@ static int wal_chunk_flush(struct wal *wal, struct wal_chunk *chunk, struct stor
     return STORAGE_OK;
 }
 
-/* True when the record should go to a new segment: the tail is non-empty and would overflow. */
+/* True when the record should go to a new segment (the tail's end counts the buffered bytes). */
 static bool wal_needs_roll(const struct wal *wal, const struct wal_chunk *chunk, size_t record)
 {
     const struct wal_segment *segment = &wal->segments[wal->segment_count - 1];
-    bool empty = segment->end_offset == WAL_SEGMENT_HEADER_BYTES && chunk->used == 0;
-    return !empty &&
-           segment->end_offset + chunk->used + record > wal->config.segment_size_bytes_max;
+    return wal_roll_needed(wal, segment->end_offset + chunk->used, record);
 }
 
 static int wal_append_one(struct wal *wal, struct wal_chunk *chunk, const struct wal_entry *entry,
                           struct storage_error *err)
 {
     size_t record = wal_record_size(entry->data_len);
-    assert(record <= wal->config.write_buffer_bytes);
+    assert(record <= wal->buffer_cap);
     int rc = STORAGE_OK;
-    if (chunk->used + record > wal->config.write_buffer_bytes) {
+    if (chunk->used + record > wal->buffer_cap) {
         rc = wal_chunk_flush(wal, chunk, err);
     }
     if (rc == STORAGE_OK && wal_needs_roll(wal, chunk, record)) {
@@ -299,6 +327,32 @@ static int wal_append_one(struct wal *wal, struct wal_chunk *chunk, const struct
     return STORAGE_OK;
 }
 
+/* Grows the write buffer to hold the batch (up to config.write_buffer_bytes, beyond which the
+ * batch is written in parts), before anything is written: a failed allocation writes nothing. */
+static int wal_buffer_reserve(struct wal *wal, const struct wal_entry *entries, size_t count,
+                              struct storage_error *err)
+{
+    size_t max = wal->config.write_buffer_bytes;
+    size_t need = 0;
+    for (size_t i = 0; i < count && need < max; i++) { /* count <= WAL_BATCH_ENTRIES_MAX */
+        need += wal_record_size(entries[i].data_len);
+    }
+    need = need < max ? need : max;
+    if (need <= wal->buffer_cap) {
+        return STORAGE_OK;
+    }
+    size_t cap = wal->buffer_cap > max / 2 ? max : wal->buffer_cap * 2;
+    cap = cap > need ? cap : need;
+    uint8_t *buffer = realloc(wal->buffer, cap);
+    if (buffer == NULL) {
+        return storage_error_set(err, STORAGE_ENOMEM, wal->dir, STORAGE_OFFSET_NONE,
+                                 "no memory for a %zu-byte write buffer (nothing written)", cap);
+    }
+    wal->buffer = buffer;
+    wal->buffer_cap = cap;
+    return STORAGE_OK;
+}
+
 int wal_append(struct wal *wal, const struct wal_entry *entries, size_t count,
                struct storage_error *err)
 {
@@ -308,6 +362,9 @@ int wal_append(struct wal *wal, const struct wal_entry *entries, size_t count,
     int rc = wal_check_writable(wal, err);
     if (rc == STORAGE_OK) {
         rc = wal_append_check(wal, entries, count, err);
+    }
+    if (rc == STORAGE_OK) {
+        rc = wal_buffer_reserve(wal, entries, count, err);
     }
     struct wal_chunk chunk = { 0 };
     for (size_t i = 0; rc == STORAGE_OK && i < count; i++) {
@@ -340,8 +397,13 @@ static int wal_find_record(struct wal *wal, uint32_t position, uint64_t index, u
     /* Reads index - first_index records, each checked. */
     for (uint64_t i = segment->first_index; rc == STORAGE_OK && i < index; i++) {
         rc = wal_iter_next(iter, &entry, err);
-        rc = rc == 1 ? STORAGE_OK : rc == 0 ? STORAGE_ECORRUPT : rc;
-        *previous_term = entry.term;
+        if (rc == 1) {
+            *previous_term = entry.term;
+            rc = STORAGE_OK;
+        } else if (rc == 0) { /* wal_iter_next ends only past the last index: cannot happen */
+            rc = storage_error_set(err, STORAGE_ECORRUPT, wal->dir, STORAGE_OFFSET_NONE,
+                                   "entry %" PRIu64 " missing from the log", i);
+        }
     }
     if (rc == STORAGE_OK) {
         assert(iter->position == position);
@@ -413,6 +475,8 @@ int wal_truncate_suffix(struct wal *wal, uint64_t index, struct storage_error *e
     segment->last_index = index - 1;
     segment->last_term = previous_term;
     wal->last_term = previous_term;
+    assert(wal->segment_count == keep + 1);
+    assert(wal_last_index(wal) == index - 1);
     return STORAGE_OK;
 }
 
@@ -421,6 +485,7 @@ int wal_drop_prefix(struct wal *wal, uint64_t index, struct storage_error *err)
     assert(wal != NULL);
     storage_error_clear(err);
     int rc = wal_check_writable(wal, err);
+    uint64_t first_before = wal_first_index(wal);
     /* Oldest first; never the last segment. At most segment_count - 1 passes. */
     while (rc == STORAGE_OK && wal->segment_count > 1 && wal->segments[1].first_index <= index) {
         rc = wal_unlink_segment(wal, 0, err);
@@ -430,6 +495,10 @@ int wal_drop_prefix(struct wal *wal, uint64_t index, struct storage_error *err)
             wal->segment_count--;
         }
     }
+    /* never an entry >= index dropped, never the last segment */
+    assert(wal_first_index(wal) <= (index > first_before ? index : first_before));
+    assert(wal->segment_count >= 1);
+    (void)first_before;
     return rc;
 }
 

@@ -87,7 +87,10 @@ int wal_open(struct fs *fs, const char *dir, const struct wal_config *config, ui
              struct wal **out, struct wal_recovery *recovery, struct storage_error *err);
 
 /* Applies recovery's decisions: truncates a torn tail (synced), removes temp files (directory
- * synced), creates the first segment of a fresh log. Idempotent. */
+ * synced), creates the first segment of a fresh log; then syncs the last segment and the directory,
+ * since what the scan read may have been only in the page cache (a process that died between a
+ * write and its sync while the machine kept running). Once it returned, every entry wal_open
+ * reported is durable. Idempotent. */
 int wal_repair(struct wal *wal, struct storage_error *err);
 
 /* Releases everything. Never writes or syncs, so it is also the way to drop a WAL after a crash. */
@@ -101,7 +104,9 @@ uint32_t wal_segment_count(const struct wal *wal);
 /*
  * Appends `count` entries (1..WAL_BATCH_ENTRIES_MAX) with one write and one sync (group commit).
  * entries[0].index must be wal_last_index + 1, indices consecutive, terms never decreasing
- * (STORAGE_EINVAL otherwise, nothing written). Returns once durable.
+ * (STORAGE_EINVAL otherwise), payloads within WAL_ENTRY_DATA_BYTES_MAX and the segments the batch
+ * needs within segments_max (STORAGE_ELIMIT otherwise); a refused batch writes nothing. Returns
+ * once durable.
  */
 int wal_append(struct wal *wal, const struct wal_entry *entries, size_t count,
                struct storage_error *err);

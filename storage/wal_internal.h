@@ -32,7 +32,8 @@ struct wal {
     uint64_t base_index;     /* where an empty log starts (no segment yet) */
     uint64_t last_term;      /* term of the last entry, 0 when the log is empty */
     struct fs_file *tail;    /* read-write handle on the last segment when READY */
-    uint8_t *buffer;         /* the write buffer, config.write_buffer_bytes */
+    uint8_t *buffer;         /* the write buffer, grown on demand (wal_append) */
+    size_t buffer_cap;       /* invariant: <= config.write_buffer_bytes */
     uint32_t iterators_open; /* invariant: 0 whenever the log changes */
     /* repairs decided by wal_open, applied by wal_repair */
     bool torn_tail;
@@ -45,7 +46,9 @@ struct wal_reader {
     struct fs_file *file;
     char path[FS_PATH_BYTES_MAX];
     uint64_t file_size;
-    uint8_t *buf;        /* WAL_READER_BYTES */
+    uint8_t *buf;        /* buf_cap bytes */
+    size_t buf_cap;      /* min(WAL_READER_BYTES, file size): a whole small segment, or a chunk
+                            plus the largest record */
     uint64_t buf_start;  /* file offset of buf[0] */
     size_t buf_len;      /* valid bytes in buf */
     uint64_t bytes_read; /* total read from the file */

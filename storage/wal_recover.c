@@ -2,6 +2,8 @@
  */
 #include "storage/wal_internal.h"
 
+#include "storage/names.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,40 +14,63 @@
  * Recovery decision table. wal_open applies it to every segment in index order and modifies
  * nothing; wal_repair carries out the repairs. Each row has a test in tests/storage/test_wal.c
  * named after it (recovery_<row>_...).
- *
+ */
+/* clang-format off */
+/*
  * Directory
- *   D1  no segment file                           -> a fresh log at base_index; wal_repair creates
- *                                                    its first segment
- *   D2  leftover "wal-*.seg.tmp" (a crash while    -> ignored by the scan; wal_repair unlinks them
- *       creating a segment)                          and syncs the directory
- *   D3  more segments than config.segments_max    -> STORAGE_ELIMIT naming the directory
+ *   D1  no segment file                         -> a fresh log at base_index; wal_repair creates
+ *                                                  its first segment
+ *   D2  leftover "wal-*.seg.tmp" (a crash while  -> ignored by the scan; wal_repair unlinks them
+ *       creating a segment)                        and syncs the directory
+ *   D3  more segments than config.segments_max  -> STORAGE_ELIMIT naming the directory
  * Segment header (each segment)
- *   S1  file shorter than the 64-byte header      -> STORAGE_ECORRUPT, file, offset 0: segments are
- *                                                    renamed into place only once complete and
- * synced S2  bad magic                                 -> STORAGE_EFORMAT, file, offset 0: not a
- * segment S3  header checksum mismatch                  -> STORAGE_ECORRUPT, file, offset 0 S4
- * unknown format version                    -> STORAGE_EFORMAT, file, offset 0 S5  header first
- * index differs from the name  -> STORAGE_ECORRUPT, file, offset 16 S6  first index != previous
- * segment's last    -> STORAGE_ECORRUPT naming both files: an index index + 1 gap (or overlap)
- * between segments Records (at offset o of a segment) R1  o is the end of the file -> the segment
- * ends cleanly R2  valid record with index = previous + 1    -> accepted and term >= previous term
- *   R3  valid record breaking index or term order -> STORAGE_ECORRUPT, file, o
- *   R4  the file ends inside the record (its      -> torn: a crash cut an append short (R7) in the
- *       header, or the length the header declares)   last segment; STORAGE_ECORRUPT elsewhere
- *   R5  damaged record (header checksum, record   -> torn (R7) in the last segment;
- * STORAGE_ECORRUPT checksum or end mark) and every byte from    elsewhere inside the record to the
- * end of the file is zero R6  damaged record otherwise (bad magic,      -> STORAGE_ECORRUPT
- * (STORAGE_EFORMAT for an checksum, end mark, reserved bytes,          unknown version or record
- * type) at file, o: length bound), in any segment                the node refuses to start; nothing
- * modified R7  torn record in the last segment           -> reported in recovery.torn_*; wal_repair
- *                                                    truncates the segment at o and syncs it
- *
+ *   S1  file shorter than the 64-byte header    -> STORAGE_ECORRUPT, file, offset 0 (zero-length
+ *       (zero bytes included)                      too): segments are renamed into place only
+ *                                                  once complete and synced
+ *   S2  bad magic                               -> STORAGE_EFORMAT, file, offset 0: not a segment
+ *   S3  header checksum mismatch                -> STORAGE_ECORRUPT, file, offset 0
+ *   S4  unknown format version                  -> STORAGE_EFORMAT, file, offset 0
+ *   S5  header first index differs from the     -> STORAGE_ECORRUPT, file, offset 16
+ *       file name
+ *   S6  first index != previous segment's last  -> STORAGE_ECORRUPT, file, offset 16, naming the
+ *       index + 1: a gap, an overlap, or an        previous file too. An empty segment can only be
+ *       empty segment that is not the last         the last: the next one would need its name.
+ * Records (at offset o of a segment)
+ *   R1  o is the end of the file                -> the segment ends cleanly
+ *   R2  valid record with index = previous + 1  -> accepted
+ *       and term >= previous term
+ *   R3  valid record breaking index or term     -> STORAGE_ECORRUPT, file, o
+ *       order
+ *   R4  the file ends inside the record (its    -> torn (R7) in the last segment; STORAGE_ECORRUPT
+ *       header, or the length its header           elsewhere: a crash cut an append short
+ *       declares)
+ *   R5  damaged record (header checksum, record -> torn (R7) in the last segment; STORAGE_ECORRUPT
+ *       checksum or end mark) and every byte       elsewhere
+ *       from inside the record to the end of
+ *       the file is zero
+ *   R6  damaged record otherwise (bad magic,    -> STORAGE_ECORRUPT (STORAGE_EFORMAT for an unknown
+ *       checksum, end mark, reserved bytes,        version or record type) at file, o: the node
+ *       length bound), in any segment              refuses to start; nothing modified
+ *   R7  torn record in the last segment         -> reported in recovery.torn_*; wal_repair
+ *                                                  truncates the segment at o and syncs it
+ */
+/* clang-format on */
+/*
  * Why R4 and R5 cannot hide acknowledged data: an acknowledged record was synced whole, its header
  * is covered by its own checksum (so a flipped length bit is R6, not R4), and it ends with the
  * end mark "WEND", which has no zero byte, so a complete record never ends a file in a zero byte
  * (R5 needs the zero run to start inside the damaged record). Only the last batch can be unsynced:
  * every earlier batch was synced before the next was written, and a segment is synced before the
  * next one is created. A flipped bit in acknowledged data is therefore always R3 or R6.
+ *
+ * What the table cannot tell apart, and what then happens:
+ * - Damage at rest that zeroes the end of the last acknowledged record (a lost or misdirected
+ *   write) looks exactly like a torn append (R5) and drops that record. If the hard state's
+ *   commit covers it the store refuses to start (store.h, X4); an acknowledged but uncommitted
+ *   tail entry is lost silently (Protocol-Aware Recovery, FAST 2018: only the cluster can tell).
+ * - A device that persists the sectors of one unsynced write out of order (a hole before written
+ *   data) leaves a damaged record followed by non-zero bytes: R6, the node refuses to start
+ *   although nothing acknowledged was lost. Safe, but it needs an operator (or the cluster).
  */
 
 int wal_reader_open(struct wal_reader *reader, struct fs *fs, const char *path,
@@ -54,20 +79,23 @@ int wal_reader_open(struct wal_reader *reader, struct fs *fs, const char *path,
     assert(reader != NULL && fs != NULL && path != NULL);
     memset(reader, 0, sizeof(*reader));
     snprintf(reader->path, sizeof(reader->path), "%s", path);
-    reader->buf = malloc(WAL_READER_BYTES);
-    if (reader->buf == NULL) {
-        return storage_error_set(err, STORAGE_ENOMEM, path, STORAGE_OFFSET_NONE,
-                                 "no memory for the read buffer");
-    }
     if (fs_open(fs, path, FS_OPEN_READ_ONLY, &reader->file) != FS_OK) {
-        free(reader->buf);
-        reader->buf = NULL;
         return storage_error_from_fs(err, fs, "opening a WAL segment");
     }
     if (fs_size(reader->file, &reader->file_size) != FS_OK) {
-        int rc = storage_error_from_fs(err, fs, "sizing a WAL segment");
+        int rc =
+            storage_error_from_fs_at(err, fs, path, STORAGE_OFFSET_NONE, "sizing a WAL segment");
         wal_reader_close(reader);
         return rc;
+    }
+    /* A buffer no larger than the file: a small segment (the simulator's) costs little to read. */
+    reader->buf_cap =
+        reader->file_size < WAL_READER_BYTES ? (size_t)reader->file_size : WAL_READER_BYTES;
+    reader->buf = malloc(reader->buf_cap > 0 ? reader->buf_cap : 1);
+    if (reader->buf == NULL) {
+        wal_reader_close(reader);
+        return storage_error_set(err, STORAGE_ENOMEM, path, STORAGE_OFFSET_NONE,
+                                 "no memory for the read buffer");
     }
     return STORAGE_OK;
 }
@@ -103,11 +131,13 @@ int wal_reader_peek(struct wal_reader *reader, uint64_t offset, size_t len, cons
         reader->buf_start = offset;
         reader->buf_len = keep;
         uint64_t file_left = reader->file_size - (offset + keep);
-        size_t room = WAL_READER_BYTES - keep;
+        assert(keep <= reader->buf_cap);
+        size_t room = reader->buf_cap - keep;
         size_t want = file_left < room ? (size_t)file_left : room;
         size_t got = 0;
         if (fs_read(reader->file, offset + keep, reader->buf + keep, want, &got) != FS_OK) {
-            return storage_error_from_fs(err, reader->file->fs, "reading a WAL segment");
+            return storage_error_from_fs_at(err, reader->file->fs, reader->path, offset + keep,
+                                            "reading a WAL segment");
         }
         reader->buf_len += got;
         reader->bytes_read += got;
@@ -132,7 +162,8 @@ static int wal_zero_tail_start(struct wal_reader *reader, uint64_t from, uint64_
         uint64_t start = end - from > sizeof(chunk) ? end - sizeof(chunk) : from;
         size_t len = (size_t)(end - start);
         if (fs_read_exact(reader->file, start, chunk, len) != FS_OK) {
-            return storage_error_from_fs(err, reader->file->fs, "reading a WAL segment's tail");
+            return storage_error_from_fs_at(err, reader->file->fs, reader->path, start,
+                                            "reading a WAL segment's tail");
         }
         for (size_t i = len; i > 0; i--) {
             if (chunk[i - 1] != 0) {
@@ -371,9 +402,10 @@ static int wal_scan_gap(const struct wal_scan *scan, uint32_t position, const ch
         char previous[FS_PATH_BYTES_MAX];
         (void)wal_segment_path(wal, wal->segments[position - 1].first_index, false, previous, NULL);
         return storage_error_set(err, STORAGE_ECORRUPT, path, 16,
-                                 "index gap: %s ends at index %" PRIu64
-                                 " but this segment starts at %" PRIu64,
-                                 previous, scan->expected_index - 1, segment->first_index);
+                                 "segment starts at index %" PRIu64 " but %s ends at %" PRIu64
+                                 " (an index %s between segments)",
+                                 segment->first_index, previous, scan->expected_index - 1,
+                                 segment->first_index > scan->expected_index ? "gap" : "overlap");
     }
     return STORAGE_OK;
 }
@@ -462,8 +494,7 @@ static struct wal *wal_alloc(struct fs *fs, const char *dir, const struct wal_co
     wal->state = WAL_STATE_SCANNED;
     wal->segment_cap = config->segments_max;
     wal->segments = calloc(wal->segment_cap, sizeof(*wal->segments));
-    wal->buffer = malloc(config->write_buffer_bytes);
-    if (wal->segments == NULL || wal->buffer == NULL) {
+    if (wal->segments == NULL) {
         wal_close(wal);
         return NULL;
     }
@@ -532,52 +563,18 @@ static int wal_repair_torn_tail(struct wal *wal, struct storage_error *err)
     return STORAGE_OK;
 }
 
-struct wal_temp_removal {
-    struct wal *wal;
-    char names[64][FS_NAME_BYTES_MAX];
-    uint32_t count;
-};
-
-static int wal_temp_collect(void *arg, const char *name)
+static bool wal_is_temp_name(const char *name)
 {
-    struct wal_temp_removal *removal = arg;
     uint64_t first_index = 0;
     bool is_temp = false;
-    if (wal_name_parse(name, &first_index, &is_temp) && is_temp) {
-        if (removal->count == sizeof(removal->names) / sizeof(removal->names[0])) {
-            return 1; /* the rest is removed by the next pass of the caller's loop */
-        }
-        snprintf(removal->names[removal->count++], FS_NAME_BYTES_MAX, "%s", name);
-    }
-    return 0;
+    return wal_name_parse(name, &first_index, &is_temp) && is_temp;
 }
 
 static int wal_repair_temp_files(struct wal *wal, struct storage_error *err)
 {
-    struct wal_temp_removal *removal = malloc(sizeof(*removal));
-    if (removal == NULL) {
-        return storage_error_set(err, STORAGE_ENOMEM, wal->dir, STORAGE_OFFSET_NONE, "no memory");
-    }
-    int rc = STORAGE_OK;
-    /* 64 names per pass; the temp count is bounded by the directory listing. */
-    for (uint32_t pass = 0; rc == STORAGE_OK && pass <= wal->temp_files / 64 + 1; pass++) {
-        removal->count = 0;
-        if (fs_list(wal->fs, wal->dir, wal_temp_collect, removal) < 0) {
-            rc = storage_error_from_fs(err, wal->fs, "listing WAL temp files");
-            break;
-        }
-        for (uint32_t i = 0; rc == STORAGE_OK && i < removal->count; i++) {
-            char path[FS_PATH_BYTES_MAX];
-            if (fs_path_join(path, wal->dir, removal->names[i]) != FS_OK ||
-                fs_unlink(wal->fs, path) != FS_OK) {
-                rc = storage_error_from_fs(err, wal->fs, "removing a WAL temp file");
-            }
-        }
-        if (removal->count == 0) {
-            break;
-        }
-    }
-    free(removal);
+    uint32_t removed = 0;
+    int rc = storage_unlink_matching(wal->fs, wal->dir, wal_is_temp_name, wal->temp_files, &removed,
+                                     err);
     if (rc == STORAGE_OK && fs_sync_dir(wal->fs, wal->dir) != FS_OK) {
         rc = storage_error_from_fs(err, wal->fs, "syncing the WAL directory");
     }
@@ -585,6 +582,23 @@ static int wal_repair_temp_files(struct wal *wal, struct storage_error *err)
         wal->temp_files = 0;
     }
     return rc;
+}
+
+/* What the scan read may be only in the page cache: a process that died between a write and its
+ * sync (the machine kept running) leaves its writes and directory entries readable but not
+ * durable, and the restarted node would act on entries a power loss can still take away. Only the
+ * last segment can hold unsynced records (every other one was synced before the next was
+ * created); the directory may hold unsynced segment creations, renames and unlinks. */
+static int wal_repair_sync(struct wal *wal, struct storage_error *err)
+{
+    assert(wal->tail != NULL);
+    if (fs_sync(wal->tail) != FS_OK) {
+        return storage_error_from_fs(err, wal->fs, "syncing the last WAL segment");
+    }
+    if (fs_sync_dir(wal->fs, wal->dir) != FS_OK) {
+        return storage_error_from_fs(err, wal->fs, "syncing the WAL directory");
+    }
+    return STORAGE_OK;
 }
 
 int wal_repair(struct wal *wal, struct storage_error *err)
@@ -611,6 +625,9 @@ int wal_repair(struct wal *wal, struct storage_error *err)
     }
     if (rc == STORAGE_OK && wal->tail == NULL) {
         rc = wal_tail_open(wal, err);
+    }
+    if (rc == STORAGE_OK) {
+        rc = wal_repair_sync(wal, err);
     }
     if (rc != STORAGE_OK) {
         wal->state = WAL_STATE_FAILED;

@@ -63,7 +63,12 @@
 #define KV_ENOMEM         (-1)         /* allocation failed; the store is unchanged */
 #define KV_EINVAL         (-2)         /* snapshot bytes rejected; the store is unchanged */
 
-/* The named maxima, fixed at kv_create. Exceeding one is a deterministic error result. */
+/*
+ * The named maxima, fixed at kv_create. Exceeding one is a deterministic error result, so the
+ * limits are part of the state machine's definition: invariant: every replica of a cluster uses
+ * the same limits, or one answers KEYS_FULL where another applies the put, and they diverge
+ * (restore also refuses a snapshot that exceeds the restoring store's limits).
+ */
 struct kv_limits {
     uint32_t key_bytes_max;   /* longest key: 1 .. KV_KEY_BYTES_LIMIT */
     uint32_t value_bytes_max; /* longest value: 1 .. KV_VALUE_BYTES_LIMIT */

@@ -3,8 +3,8 @@
 #ifndef FLOWRAFT_WORKFLOWS_KV_BYTES_H
 #define FLOWRAFT_WORKFLOWS_KV_BYTES_H
 
-#include "core/hash.h"
 #include "workflows/kv_codec.h"
+#include "workflows/wf_bytes.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -17,16 +17,9 @@
  * leaves the cursor where it was) when fewer bytes remain than asked for, so decoding untrusted
  * bytes cannot overrun. A writer counts every byte; it stores them only when `buf` is set and
  * feeds them to `hash` when that is set, so one serializer computes a size, writes bytes, or
- * hashes the same canonical stream. The hasher stages small writes and feeds XXH3 in blocks
- * (many 4-byte stream updates cost far more than one 1 KiB update).
+ * hashes the same canonical stream. The little-endian conversion and the block hasher are the
+ * ones the workflow engine's formats use (workflows/wf_bytes.h).
  */
-#define KV_HASHER_STAGE_BYTES 1024u
-
-struct kv_hasher {
-    struct hash_stream stream;
-    size_t staged; /* invariant: staged <= KV_HASHER_STAGE_BYTES */
-    uint8_t stage[KV_HASHER_STAGE_BYTES];
-};
 struct kv_reader {
     const uint8_t *bytes; /* borrowed; may be NULL only when len == 0 */
     size_t len;
@@ -37,45 +30,8 @@ struct kv_writer {
     uint8_t *buf;           /* NULL: count (and hash) only */
     size_t cap;             /* invariant: len <= cap whenever buf != NULL */
     size_t len;             /* bytes written (or counted) so far */
-    struct kv_hasher *hash; /* NULL: do not hash */
+    struct wf_hasher *hash; /* NULL: do not hash */
 };
-
-static inline void kv_hasher_init(struct kv_hasher *hasher, uint64_t seed)
-{
-    assert(hasher != NULL);
-    hash_stream_init(&hasher->stream, seed);
-    hasher->staged = 0;
-}
-
-static inline void kv_hasher_flush(struct kv_hasher *hasher)
-{
-    assert(hasher->staged <= KV_HASHER_STAGE_BYTES);
-    if (hasher->staged > 0) {
-        hash_stream_update(&hasher->stream, hasher->stage, hasher->staged);
-        hasher->staged = 0;
-    }
-}
-
-static inline void kv_hasher_update(struct kv_hasher *hasher, const void *data, size_t n)
-{
-    assert(data != NULL || n == 0);
-    if (n > KV_HASHER_STAGE_BYTES - hasher->staged) {
-        kv_hasher_flush(hasher);
-    }
-    if (n >= KV_HASHER_STAGE_BYTES) {
-        hash_stream_update(&hasher->stream, data, n);
-        return;
-    }
-    memcpy(hasher->stage + hasher->staged, data, n);
-    hasher->staged += n;
-}
-
-/* Digest of everything written so far (equal to XXH3 of the bytes fed, however they were cut). */
-static inline uint64_t kv_hasher_digest(struct kv_hasher *hasher)
-{
-    kv_hasher_flush(hasher);
-    return hash_stream_digest(&hasher->stream);
-}
 
 /* Fills `error` (when non-NULL) with a printf-formatted reason and returns false. */
 bool kv_error_fail(struct kv_error *error, enum kv_error_code code, size_t offset,
@@ -125,20 +81,17 @@ static inline bool kv_read_u32(struct kv_reader *reader, uint32_t *out)
     if (!kv_read_bytes(reader, 4, &p)) {
         return false;
     }
-    *out = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    *out = (uint32_t)wf_le_load(p, 4);
     return true;
 }
 
 static inline bool kv_read_u64(struct kv_reader *reader, uint64_t *out)
 {
-    uint32_t lo = 0;
-    uint32_t hi = 0;
-    if (kv_reader_left(reader) < 8) {
+    const uint8_t *p;
+    if (!kv_read_bytes(reader, 8, &p)) {
         return false;
     }
-    (void)kv_read_u32(reader, &lo);
-    (void)kv_read_u32(reader, &hi);
-    *out = (uint64_t)hi << 32 | lo;
+    *out = wf_le_load(p, 8);
     return true;
 }
 
@@ -153,7 +106,7 @@ static inline void kv_write_bytes(struct kv_writer *writer, const void *data, si
         memcpy(writer->buf + writer->len, data, n);
     }
     if (writer->hash != NULL) {
-        kv_hasher_update(writer->hash, data, n);
+        wf_hasher_update(writer->hash, data, n);
     }
     writer->len += n;
 }
@@ -165,15 +118,16 @@ static inline void kv_write_u8(struct kv_writer *writer, uint8_t value)
 
 static inline void kv_write_u32(struct kv_writer *writer, uint32_t value)
 {
-    const uint8_t bytes[4] = { (uint8_t)value, (uint8_t)(value >> 8), (uint8_t)(value >> 16),
-                               (uint8_t)(value >> 24) };
+    uint8_t bytes[4];
+    wf_le_store(bytes, value, sizeof(bytes));
     kv_write_bytes(writer, bytes, sizeof(bytes));
 }
 
 static inline void kv_write_u64(struct kv_writer *writer, uint64_t value)
 {
-    kv_write_u32(writer, (uint32_t)value);
-    kv_write_u32(writer, (uint32_t)(value >> 32));
+    uint8_t bytes[8];
+    wf_le_store(bytes, value, sizeof(bytes));
+    kv_write_bytes(writer, bytes, sizeof(bytes));
 }
 
 #endif

@@ -43,12 +43,12 @@ void kv_state_write_body(const struct kv_state *state, struct kv_writer *writer)
 uint64_t kv_hash(const struct kv *kv)
 {
     assert(kv != NULL);
-    struct kv_hasher hasher;
-    kv_hasher_init(&hasher, KV_HASH_SEED);
+    struct wf_hasher hasher;
+    wf_hasher_init(&hasher, KV_HASH_SEED);
     struct kv_writer writer = { .hash = &hasher };
     kv_state_write_body(&kv->state, &writer);
     assert(writer.len >= 8);
-    return kv_hasher_digest(&hasher);
+    return wf_hasher_digest(&hasher);
 }
 
 static void write_header(const struct kv *kv, struct kv_writer *writer)

@@ -374,13 +374,24 @@ static struct wf_attempt *find_open_attempt(struct apply *apply, bool worker_rep
     return attempt;
 }
 
+/*
+ * Resolves a dispatch (start, schedule retry) to its run and task: both must exist, the workflow
+ * must accept the command, and the table must have `event` from the task's state.
+ */
+static bool find_task_for(struct apply *apply, enum wf_task_event event, struct wf_run **run,
+                          struct wf_task_run **task)
+{
+    assert(event == WF_TASK_EV_START || event == WF_TASK_EV_RETRY_DUE);
+    return find_task(apply, run, task) && check_gate(apply, *run) &&
+           check_task_event(apply, *run, *task, event);
+}
+
 static void apply_start(struct apply *apply)
 {
     const struct wf_command *command = apply->command;
     struct wf_run *run;
     struct wf_task_run *task;
-    if (!find_task(apply, &run, &task) || !check_gate(apply, run) ||
-        !check_task_event(apply, run, task, WF_TASK_EV_START)) {
+    if (!find_task_for(apply, WF_TASK_EV_START, &run, &task)) {
         return;
     }
     const struct wf_task_def *def = &run->def.tasks[command->task_index];
@@ -462,33 +473,53 @@ static void apply_complete(struct apply *apply)
            task->attempts);
 }
 
-/* Closes the open attempt as failed or expired, then retries or fails the task and workflow. */
-static void close_failed_attempt(struct apply *apply, struct wf_run *run, uint32_t t,
-                                 struct wf_attempt *attempt, const char *error_kind, bool retry,
-                                 enum wf_task_event event)
-{
-    struct wf_task_run *task = &run->tasks[t];
-    uint64_t now = apply->state->clock_ms;
-    assert(attempt->outcome == WF_ATTEMPT_FAILED || attempt->outcome == WF_ATTEMPT_EXPIRED);
-    assert(retry == (event == WF_TASK_EV_FAIL_RETRY || event == WF_TASK_EV_EXPIRE_RETRY));
-    attempt->ended_ms = now;
-    snprintf(attempt->error_kind, sizeof(attempt->error_kind), "%s", error_kind);
-    if (retry) {
-        task->retry_pending = true;
-        task->retry_at_ms =
-            wf_add_sat(now, wf_retry_backoff_ms(&run->def.tasks[t].retry, task->attempts));
-    }
-    task_transition(apply, run, t, event);
-    if (!retry) {
-        workflow_transition(apply, run, WF_WORKFLOW_EV_TASK_FAILED);
-    }
-}
-
 static bool retry_allowed(const struct wf_run *run, uint32_t t, const char *error_kind)
 {
     const struct wf_task_def *def = &run->def.tasks[t];
     return run->tasks[t].attempts < def->retry.max_attempts &&
            wf_retry_kind_retryable(&def->retry, error_kind);
+}
+
+/*
+ * Closes the command's open attempt as `outcome` (failed or expired) with `error_kind`, then
+ * schedules a retry if the policy allows one, else fails the task and the workflow. False (and
+ * rejected, nothing changed) if the table lacks the transition. *retry tells which happened.
+ */
+static bool close_failed_attempt(struct apply *apply, struct wf_run *run,
+                                 struct wf_attempt *attempt, enum wf_attempt_outcome outcome,
+                                 const char *error_kind, bool *retry)
+{
+    assert(outcome == WF_ATTEMPT_FAILED || outcome == WF_ATTEMPT_EXPIRED);
+    assert(attempt->outcome == WF_ATTEMPT_OPEN);
+    uint32_t t = apply->command->task_index;
+    struct wf_task_run *task = &run->tasks[t];
+    bool expired = outcome == WF_ATTEMPT_EXPIRED;
+    *retry = retry_allowed(run, t, error_kind);
+    enum wf_task_event event = expired
+                                   ? (*retry ? WF_TASK_EV_EXPIRE_RETRY : WF_TASK_EV_EXPIRE_FINAL)
+                                   : (*retry ? WF_TASK_EV_FAIL_RETRY : WF_TASK_EV_FAIL_FINAL);
+    if (!check_task_event(apply, run, task, event)) {
+        return false;
+    }
+    uint64_t now = apply->state->clock_ms;
+    attempt->outcome = outcome;
+    attempt->ended_ms = now;
+    snprintf(attempt->error_kind, sizeof(attempt->error_kind), "%s", error_kind);
+    if (expired) {
+        apply->state->counters.lease_expiries++;
+    } else {
+        apply->state->counters.attempts_failed++;
+    }
+    if (*retry) {
+        task->retry_pending = true;
+        task->retry_at_ms =
+            wf_add_sat(now, wf_retry_backoff_ms(&run->def.tasks[t].retry, task->attempts));
+    }
+    task_transition(apply, run, t, event);
+    if (!*retry) {
+        workflow_transition(apply, run, WF_WORKFLOW_EV_TASK_FAILED);
+    }
+    return true;
 }
 
 static void apply_fail(struct apply *apply)
@@ -497,18 +528,11 @@ static void apply_fail(struct apply *apply)
     struct wf_run *run;
     struct wf_task_run *task;
     struct wf_attempt *attempt = find_open_attempt(apply, true, &run, &task);
-    if (attempt == NULL) {
+    bool retry = false;
+    if (attempt == NULL || !close_failed_attempt(apply, run, attempt, WF_ATTEMPT_FAILED,
+                                                 command->error_kind, &retry)) {
         return;
     }
-    bool retry = retry_allowed(run, command->task_index, command->error_kind);
-    enum wf_task_event event = retry ? WF_TASK_EV_FAIL_RETRY : WF_TASK_EV_FAIL_FINAL;
-    if (!check_task_event(apply, run, task, event)) {
-        return;
-    }
-    attempt->outcome = WF_ATTEMPT_FAILED;
-    apply->state->counters.attempts_failed++;
-    close_failed_attempt(apply, run, command->task_index, attempt, command->error_kind, retry,
-                         event);
     accept(apply, WF_OK, "task '%s' attempt %u failed (%s), %s",
            run->def.tasks[command->task_index].id, task->attempts, command->error_kind,
            retry ? "retry pending" : "task failed");
@@ -529,15 +553,11 @@ static void apply_expire(struct apply *apply)
                (unsigned long long)apply->state->clock_ms);
         return;
     }
-    bool retry = retry_allowed(run, command->task_index, WF_ERROR_KIND_LEASE_EXPIRED);
-    enum wf_task_event event = retry ? WF_TASK_EV_EXPIRE_RETRY : WF_TASK_EV_EXPIRE_FINAL;
-    if (!check_task_event(apply, run, task, event)) {
+    bool retry = false;
+    if (!close_failed_attempt(apply, run, attempt, WF_ATTEMPT_EXPIRED, WF_ERROR_KIND_LEASE_EXPIRED,
+                              &retry)) {
         return;
     }
-    attempt->outcome = WF_ATTEMPT_EXPIRED;
-    apply->state->counters.lease_expiries++;
-    close_failed_attempt(apply, run, command->task_index, attempt, WF_ERROR_KIND_LEASE_EXPIRED,
-                         retry, event);
     accept(apply, WF_OK, "task '%s' attempt %u lease expired, %s",
            run->def.tasks[command->task_index].id, task->attempts,
            retry ? "retry pending" : "task failed");
@@ -548,8 +568,7 @@ static void apply_schedule_retry(struct apply *apply)
     const struct wf_command *command = apply->command;
     struct wf_run *run;
     struct wf_task_run *task;
-    if (!find_task(apply, &run, &task) || !check_gate(apply, run) ||
-        !check_task_event(apply, run, task, WF_TASK_EV_RETRY_DUE)) {
+    if (!find_task_for(apply, WF_TASK_EV_RETRY_DUE, &run, &task)) {
         return;
     }
     const char *task_id = run->def.tasks[command->task_index].id;
@@ -636,6 +655,7 @@ void wf_state_apply(struct wf_state *state, uint64_t index, const uint8_t *paylo
     assert(state != NULL);
     assert(result != NULL);
     assert(index > state->applied_index); /* entries are applied once, in log order */
+    const uint64_t clock_before = state->clock_ms;
     memset(result, 0, sizeof(*result));
     state->applied_index = index;
     struct apply apply = { .state = state, .index = index, .result = result };
@@ -651,4 +671,6 @@ void wf_state_apply(struct wf_state *state, uint64_t index, const uint8_t *paylo
     }
     dispatch(&apply);
     assert(result->status != WF_OK || result->transitions > 0);
+    assert(state->clock_ms >= clock_before); /* G1: time never goes back */
+    assert(state->run_count <= state->config.workflows_max);
 }

@@ -6,59 +6,62 @@
 #include <stdio.h>
 #include <string.h>
 
+void wf_hasher_init(struct wf_hasher *hasher, uint64_t seed)
+{
+    assert(hasher != NULL);
+    hash_stream_init(&hasher->stream, seed);
+    hasher->staged = 0; /* the stage itself is not cleared: only [0, staged) is ever read */
+}
+
+static void flush_stage(struct wf_hasher *hasher)
+{
+    assert(hasher->staged <= sizeof(hasher->stage));
+    if (hasher->staged > 0) {
+        hash_stream_update(&hasher->stream, hasher->stage, hasher->staged);
+        hasher->staged = 0;
+    }
+}
+
+void wf_hasher_update_slow(struct wf_hasher *hasher, const void *data, size_t len)
+{
+    assert(hasher != NULL);
+    assert(data != NULL || len == 0);
+    assert(len > sizeof(hasher->stage) - hasher->staged); /* the inline path takes the rest */
+    flush_stage(hasher);
+    if (len >= sizeof(hasher->stage)) {
+        hash_stream_update(&hasher->stream, data, len); /* large: no copy */
+        return;
+    }
+    memcpy(hasher->stage, data, len);
+    hasher->staged = len;
+}
+
+uint64_t wf_hasher_digest(struct wf_hasher *hasher)
+{
+    assert(hasher != NULL);
+    flush_stage(hasher);
+    return hash_stream_digest(&hasher->stream);
+}
+
 void wf_writer_init(struct wf_writer *writer, void *buf, size_t cap)
 {
     assert(writer != NULL);
     assert(buf != NULL || cap == 0);
-    writer->buf = buf;
-    writer->cap = cap;
-    writer->len = 0;
-    writer->overflow = false;
-    writer->stream = NULL;
-    writer->staged = 0; /* the stage is unused: not cleared, 1 KB per writer */
+    *writer = (struct wf_writer){ .buf = buf, .cap = cap };
 }
 
-void wf_writer_init_hash(struct wf_writer *writer, struct hash_stream *stream)
+void wf_writer_init_hash(struct wf_writer *writer, struct wf_hasher *hasher)
 {
     assert(writer != NULL);
-    assert(stream != NULL);
-    writer->buf = NULL;
-    writer->cap = 0;
-    writer->len = 0;
-    writer->overflow = false;
-    writer->stream = stream;
-    writer->staged = 0;
-}
-
-static void flush_stage(struct wf_writer *writer)
-{
-    assert(writer->stream != NULL);
-    assert(writer->staged <= sizeof(writer->stage));
-    if (writer->staged > 0) {
-        hash_stream_update(writer->stream, writer->stage, writer->staged);
-        writer->staged = 0;
-    }
-}
-
-static void stage(struct wf_writer *writer, const void *data, size_t len)
-{
-    if (len > sizeof(writer->stage) - writer->staged) {
-        flush_stage(writer);
-    }
-    if (len >= sizeof(writer->stage)) {
-        hash_stream_update(writer->stream, data, len); /* large: no copy */
-        return;
-    }
-    memcpy(writer->stage + writer->staged, data, len);
-    writer->staged += len;
+    assert(hasher != NULL);
+    *writer = (struct wf_writer){ .hasher = hasher };
 }
 
 uint64_t wf_writer_digest(struct wf_writer *writer)
 {
     assert(writer != NULL);
-    assert(writer->stream != NULL);
-    flush_stage(writer);
-    return hash_stream_digest(writer->stream);
+    assert(writer->hasher != NULL);
+    return wf_hasher_digest(writer->hasher);
 }
 
 void wf_put_bytes(struct wf_writer *writer, const void *data, size_t len)
@@ -68,8 +71,8 @@ void wf_put_bytes(struct wf_writer *writer, const void *data, size_t len)
     if (len == 0) {
         return;
     }
-    if (writer->stream != NULL) {
-        stage(writer, data, len);
+    if (writer->hasher != NULL) {
+        wf_hasher_update(writer->hasher, data, len);
     } else if (writer->buf != NULL && !writer->overflow && len <= writer->cap - writer->len) {
         memcpy(writer->buf + writer->len, data, len);
     } else if (writer->buf != NULL) {
@@ -82,9 +85,7 @@ static void put_le(struct wf_writer *writer, uint64_t value, size_t width)
 {
     assert(width <= 8);
     uint8_t bytes[8];
-    for (size_t i = 0; i < width; i++) {
-        bytes[i] = (uint8_t)(value >> (8 * i));
-    }
+    wf_le_store(bytes, value, width);
     wf_put_bytes(writer, bytes, width);
 }
 
@@ -171,11 +172,7 @@ static bool get_le(struct wf_reader *reader, const char *field, size_t width, ui
     if (at == NULL) {
         return false;
     }
-    uint64_t value = 0;
-    for (size_t i = 0; i < width; i++) {
-        value |= (uint64_t)at[i] << (8 * i);
-    }
-    *out = value;
+    *out = wf_le_load(at, width);
     return true;
 }
 
@@ -234,8 +231,13 @@ bool wf_get_str8(struct wf_reader *reader, const char *field, char *out, size_t 
         return wf_reader_fail(reader, "%s: length %u exceeds the maximum %zu at byte %zu", field,
                               (unsigned)len, len_max, reader->pos - 1);
     }
+    size_t at = reader->pos;
     if (!wf_get_bytes(reader, field, out, len)) {
         return false;
+    }
+    const char *nul = memchr(out, '\0', len);
+    if (nul != NULL) { /* its prefix would be read: one string, many encodings */
+        return wf_reader_fail(reader, "%s: NUL byte at byte %zu", field, at + (size_t)(nul - out));
     }
     out[len] = '\0';
     return true;

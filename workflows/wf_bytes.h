@@ -1,4 +1,4 @@
-/* Bounded little-endian byte writer and reader shared by the workflow engine's binary formats. */
+/* Bounded little-endian byte writer, reader and block hasher shared by the workflows/ formats. */
 #ifndef FLOWRAFT_WORKFLOWS_WF_BYTES_H
 #define FLOWRAFT_WORKFLOWS_WF_BYTES_H
 
@@ -8,34 +8,88 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
- * A writer appends fixed-width little-endian integers and length-prefixed strings to one of three
- * sinks: a caller buffer (writing past `cap` sets `overflow` and stops writing), nothing (only
- * `len` is counted, to size a buffer), or a hash stream (the bytes are hashed, never stored), so
- * one encoding function serves encode, size and hash. Values are written field by field, never
- * by copying structs, so the bytes do not depend on memory layout or padding.
+ * Shared by the binary formats of workflows/: the workflow engine's (wf_*, through the writer and
+ * reader below) and the KV store's (kv_*, whose own cursors in kv_bytes.h use the little-endian
+ * helpers and the hasher). Everything is little-endian and written field by field, never by
+ * copying structs, so the bytes do not depend on memory layout or padding.
  */
-#define WF_WRITER_STAGE_BYTES 1024 /* a hashing writer feeds the stream in blocks this large */
 
+/* Fixed-width little-endian integers: `width` (1..8) bytes at `at`. */
+static inline void wf_le_store(uint8_t *at, uint64_t value, size_t width)
+{
+    for (size_t i = 0; i < width && i < 8; i++) {
+        at[i] = (uint8_t)(value >> (8 * i));
+    }
+}
+
+static inline uint64_t wf_le_load(const uint8_t *at, size_t width)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < width && i < 8; i++) {
+        value |= (uint64_t)at[i] << (8 * i);
+    }
+    return value;
+}
+
+/*
+ * XXH3-64 over bytes that arrive in small pieces: they are staged and fed to the stream in blocks,
+ * since XXH3 streaming per 1..8-byte field costs tens of times more than per block. The digest
+ * equals XXH3-64 of the concatenated bytes, however they were cut. Owned by the caller (about
+ * 1.6 KB: keep it on the stack or in a struct, not per field).
+ */
+#define WF_HASHER_STAGE_BYTES 1024
+
+struct wf_hasher {
+    struct hash_stream stream;
+    size_t staged; /* invariant: staged <= WF_HASHER_STAGE_BYTES */
+    uint8_t stage[WF_HASHER_STAGE_BYTES];
+};
+
+void wf_hasher_init(struct wf_hasher *hasher, uint64_t seed);
+/* Digest of everything fed so far; more may be fed afterwards. */
+uint64_t wf_hasher_digest(struct wf_hasher *hasher);
+
+/* wf_hasher_update when the bytes do not fit in the stage: flushes it, then stages or feeds. */
+void wf_hasher_update_slow(struct wf_hasher *hasher, const void *data, size_t len);
+
+/* Feeds `len` bytes. Inline: encoders call it once per field, a few bytes at a time. */
+static inline void wf_hasher_update(struct wf_hasher *hasher, const void *data, size_t len)
+{
+    if (len <= sizeof(hasher->stage) - hasher->staged) {
+        if (len > 0) {
+            memcpy(hasher->stage + hasher->staged, data, len);
+            hasher->staged += len;
+        }
+        return;
+    }
+    wf_hasher_update_slow(hasher, data, len);
+}
+
+/*
+ * A writer appends fixed-width integers and length-prefixed strings to one of three sinks: a
+ * caller buffer (writing past `cap` sets `overflow` and stops writing), nothing (only `len` is
+ * counted, to size a buffer), or a hasher (the bytes are hashed, never stored), so one encoding
+ * function serves encode, size and hash.
+ */
 struct wf_writer {
-    uint8_t *buf;               /* NULL when counting or hashing */
-    size_t cap;                 /* bytes available at buf */
-    size_t len;                 /* bytes written (or that would have been) */
-    bool overflow;              /* invariant: overflow == (len > cap) for a buffer writer */
-    struct hash_stream *stream; /* non-NULL: a hashing writer */
-    size_t staged;              /* hashing: bytes in stage not yet fed to the stream */
-    uint8_t stage[WF_WRITER_STAGE_BYTES];
+    uint8_t *buf;             /* NULL when counting or hashing */
+    size_t cap;               /* bytes available at buf */
+    size_t len;               /* bytes written (or that would have been) */
+    bool overflow;            /* invariant: overflow == (len > cap) for a buffer writer */
+    struct wf_hasher *hasher; /* non-NULL: a hashing writer (borrowed) */
 };
 
 /* A buffer writer over `cap` bytes at `buf`; `buf` may be NULL with `cap` 0 to only count. */
 void wf_writer_init(struct wf_writer *writer, void *buf, size_t cap);
 
-/* A hashing writer: every byte written is fed to `stream` (which the caller initialised), in
- * blocks, since XXH3 streaming per 1..8-byte field costs tens of times more than per block. */
-void wf_writer_init_hash(struct wf_writer *writer, struct hash_stream *stream);
+/* A hashing writer: every byte written is fed to `hasher` (which the caller initialised and
+ * keeps for as long as the writer is used). */
+void wf_writer_init_hash(struct wf_writer *writer, struct wf_hasher *hasher);
 
-/* Feeds what a hashing writer staged to its stream and returns the stream's digest. */
+/* The digest of what a hashing writer wrote: wf_hasher_digest of its hasher. */
 uint64_t wf_writer_digest(struct wf_writer *writer);
 
 void wf_put_u8(struct wf_writer *writer, uint8_t value);
@@ -68,7 +122,8 @@ bool wf_get_u16(struct wf_reader *reader, const char *field, uint16_t *out);
 bool wf_get_u32(struct wf_reader *reader, const char *field, uint32_t *out);
 bool wf_get_u64(struct wf_reader *reader, const char *field, uint64_t *out);
 bool wf_get_bytes(struct wf_reader *reader, const char *field, void *out, size_t len);
-/* A str8 of at most `len_max` bytes into `out` (capacity len_max + 1), NUL-terminated. */
+/* A str8 of at most `len_max` bytes, none of them NUL, into `out` (capacity len_max + 1),
+ * NUL-terminated. */
 bool wf_get_str8(struct wf_reader *reader, const char *field, char *out, size_t len_max);
 /* A blob16 of at most `len_max` bytes into `out`; its length in *len_out. */
 bool wf_get_blob16(struct wf_reader *reader, const char *field, void *out, size_t len_max,

@@ -45,6 +45,24 @@ static bool propose(const struct wf_coord_input *input, struct wf_coord_output *
     return true;
 }
 
+/*
+ * A timed proposal (expire_lease, schedule_retry) for (run, task t, attempt), due at due_ms: before
+ * then it only lowers next_due_ms; from then on it is proposed unless already in flight. False
+ * if the output is full (the caller stops).
+ */
+static bool propose_when_due(const struct wf_coord_input *input, struct wf_coord_output *output,
+                             enum wf_command_type type, const struct wf_run *run, uint32_t t,
+                             uint32_t attempt, uint64_t due_ms)
+{
+    assert(type == WF_CMD_EXPIRE_LEASE || type == WF_CMD_SCHEDULE_RETRY);
+    if (input->now_ms < due_ms) {
+        note_due(output, due_ms);
+        return true;
+    }
+    return in_flight(input, type, run->def.id, (uint16_t)t, attempt) ||
+           propose(input, output, type, run, t, attempt);
+}
+
 static void propose_expiries(const struct wf_state *state, const struct wf_coord_input *input,
                              struct wf_coord_output *output)
 {
@@ -63,11 +81,8 @@ static void propose_expiries(const struct wf_state *state, const struct wf_coord
             uint64_t due = attempt->lease_deadline_ms > input->grace_until_ms
                                ? attempt->lease_deadline_ms
                                : input->grace_until_ms;
-            if (input->now_ms < due) {
-                note_due(output, due);
-            } else if (!in_flight(input, WF_CMD_EXPIRE_LEASE, run->def.id, (uint16_t)t,
-                                  task->attempts) &&
-                       !propose(input, output, WF_CMD_EXPIRE_LEASE, run, t, task->attempts)) {
+            if (!propose_when_due(input, output, WF_CMD_EXPIRE_LEASE, run, t, task->attempts,
+                                  due)) {
                 return;
             }
         }
@@ -87,11 +102,8 @@ static void propose_retries(const struct wf_state *state, const struct wf_coord_
             if (task->state != WF_TASK_PENDING || !task->retry_pending) {
                 continue;
             }
-            if (input->now_ms < task->retry_at_ms) {
-                note_due(output, task->retry_at_ms);
-            } else if (!in_flight(input, WF_CMD_SCHEDULE_RETRY, run->def.id, (uint16_t)t,
-                                  task->attempts) &&
-                       !propose(input, output, WF_CMD_SCHEDULE_RETRY, run, t, task->attempts)) {
+            if (!propose_when_due(input, output, WF_CMD_SCHEDULE_RETRY, run, t, task->attempts,
+                                  task->retry_at_ms)) {
                 return;
             }
         }

@@ -43,15 +43,21 @@ uint64_t wf_retry_backoff_ms(const struct wf_retry_policy *policy, uint32_t fail
 {
     assert(policy != NULL);
     assert(failed_attempt >= 1);
-    uint64_t backoff = policy->initial_backoff_ms;
-    /* Bounded: at most WF_ATTEMPTS_MAX multiplications; backoff stays <= max * 100 < 2^63. */
-    for (uint32_t n = 1; n < failed_attempt && n < WF_ATTEMPTS_MAX; n++) {
-        if (backoff >= policy->max_backoff_ms) {
-            break;
-        }
-        backoff = backoff * policy->multiplier_permille / 1000;
+    assert(policy->max_backoff_ms <= WF_DURATION_MS_MAX);
+    assert(policy->multiplier_permille <= WF_MULTIPLIER_PERMILLE_MAX);
+    assert(policy->initial_backoff_ms <= policy->max_backoff_ms);
+    /* In microseconds, so that short backoffs grow (whole milliseconds would keep 1 ms times 1.5
+     * at 1 ms forever). No overflow: the value multiplied is below max_backoff_ms * 1000, at most
+     * 6.05e11, and the multiplier at most 1e5, so the product stays below 6.1e16 < 2^63. */
+    const uint64_t us_per_ms = 1000;
+    uint64_t limit_us = policy->max_backoff_ms * us_per_ms;
+    uint64_t backoff_us = policy->initial_backoff_ms * us_per_ms;
+    /* Bounded: at most WF_ATTEMPTS_MAX - 1 multiplications. */
+    for (uint32_t n = 1; n < failed_attempt && n < WF_ATTEMPTS_MAX && backoff_us < limit_us; n++) {
+        backoff_us = backoff_us * policy->multiplier_permille / 1000;
     }
-    return backoff < policy->max_backoff_ms ? backoff : policy->max_backoff_ms;
+    uint64_t backoff_ms = backoff_us / us_per_ms;
+    return backoff_ms < policy->max_backoff_ms ? backoff_ms : policy->max_backoff_ms;
 }
 
 bool wf_retry_kind_retryable(const struct wf_retry_policy *policy, const char *error_kind)
@@ -402,10 +408,10 @@ out_reader:
 
 uint64_t wf_def_hash(const struct wf_def *def)
 {
-    struct hash_stream stream;
+    struct wf_hasher hasher;
     struct wf_writer writer;
-    hash_stream_init(&stream, 0);
-    wf_writer_init_hash(&writer, &stream);
+    wf_hasher_init(&hasher, 0);
+    wf_writer_init_hash(&writer, &hasher);
     wf_def_encode(def, &writer);
     return wf_writer_digest(&writer);
 }

@@ -92,7 +92,12 @@ int wf_def_task_index(const struct wf_def *def, const char *task_id);
 /* True if `text` (of `len` bytes) is a valid id / kind: 1..len_max bytes of [A-Za-z0-9_.-]. */
 bool wf_name_valid(const char *text, size_t len, size_t len_max);
 
-/* Backoff before retrying after failed attempt `failed_attempt` (1-based); integer arithmetic. */
+/*
+ * Backoff before retrying after failed attempt `failed_attempt` (1-based):
+ * min(max, initial * multiplier^(n-1)) in integer arithmetic only, so every replica computes the
+ * same deadline: in microseconds, truncated after each multiplication (each truncation loses
+ * less than a microsecond), then truncated to whole milliseconds; never above the exact value.
+ */
 uint64_t wf_retry_backoff_ms(const struct wf_retry_policy *policy, uint32_t failed_attempt);
 
 /* True if `error_kind` is not listed as non-retryable (attempts left is checked separately). */

@@ -106,6 +106,39 @@ static bool check_one_state(const struct wf_run *run, struct wf_violation *viola
     return true;
 }
 
+static bool check_run_history(const struct wf_state *state, const struct wf_run *run,
+                              struct wf_violation *violation)
+{
+    uint64_t applied = wf_state_applied_index(state);
+    uint64_t clock = wf_state_clock_ms(state);
+    if (run->submit_index < 1 || run->submit_index > applied) {
+        return violated(violation,
+                        "run_history: workflow '%s' submitted at index %llu, not in 1..%llu (the "
+                        "applied index)",
+                        run->def.id, (unsigned long long)run->submit_index,
+                        (unsigned long long)applied);
+    }
+    if (run->submitted_ms > clock) {
+        return violated(
+            violation, "run_history: workflow '%s' submitted at %llu after the clock %llu",
+            run->def.id, (unsigned long long)run->submitted_ms, (unsigned long long)clock);
+    }
+    bool ended = wf_workflow_state_terminal(run->state);
+    if (!ended && run->ended_ms != 0) {
+        return violated(violation, "run_history: workflow '%s' is %s with ended_ms %llu",
+                        run->def.id, wf_workflow_state_name(run->state),
+                        (unsigned long long)run->ended_ms);
+    }
+    if (ended && (run->ended_ms < run->submitted_ms || run->ended_ms > clock)) {
+        return violated(violation,
+                        "run_history: workflow '%s' ended at %llu, outside submitted_ms %llu .. "
+                        "clock %llu",
+                        run->def.id, (unsigned long long)run->ended_ms,
+                        (unsigned long long)run->submitted_ms, (unsigned long long)clock);
+    }
+    return true;
+}
+
 static bool check_completed_started(const struct wf_run *run, uint32_t t,
                                     struct wf_violation *violation)
 {
@@ -126,6 +159,21 @@ static bool check_completed_started(const struct wf_run *run, uint32_t t,
         return violated(violation,
                         "completed_started: workflow '%s' task '%s' is %s with a completed attempt",
                         run->def.id, run->def.tasks[t].id, wf_task_state_name(task->state));
+    }
+    /* The output and completion time are written only by the completing attempt. */
+    if (!is_completed && (task->completed_ms != 0 || task->output_len != 0)) {
+        return violated(violation,
+                        "completed_started: workflow '%s' task '%s' is %s with an output or a "
+                        "completion time",
+                        run->def.id, run->def.tasks[t].id, wf_task_state_name(task->state));
+    }
+    const struct wf_attempt *last = is_completed ? &task->attempt_log[task->attempts - 1] : NULL;
+    if (last != NULL && task->completed_ms != last->ended_ms) {
+        return violated(violation,
+                        "completed_started: workflow '%s' task '%s' completed at %llu, its attempt "
+                        "%u ended at %llu",
+                        run->def.id, run->def.tasks[t].id, (unsigned long long)task->completed_ms,
+                        task->attempts, (unsigned long long)last->ended_ms);
     }
     return true;
 }
@@ -160,6 +208,26 @@ static bool check_deps_before_start(const struct wf_run *run, uint32_t t,
     return true;
 }
 
+static bool check_ready_once_unblocked(const struct wf_run *run, uint32_t t,
+                                       struct wf_violation *violation)
+{
+    const struct wf_task_run *task = &run->tasks[t];
+    bool waiting = task->state == WF_TASK_PENDING && task->attempts == 0;
+    if (!waiting || wf_workflow_state_terminal(run->state)) {
+        return true; /* tasks of an ended workflow stay frozen as they were */
+    }
+    const struct wf_task_def *def = &run->def.tasks[t];
+    for (uint32_t j = 0; j < def->dep_count; j++) {
+        if (run->tasks[def->deps[j]].state != WF_TASK_COMPLETED) {
+            return true;
+        }
+    }
+    return violated(violation,
+                    "ready_once_unblocked: workflow '%s' (%s) task '%s' is Pending with every "
+                    "dependency Completed",
+                    run->def.id, wf_workflow_state_name(run->state), def->id);
+}
+
 static bool check_attempts_bounded(const struct wf_run *run, uint32_t t,
                                    struct wf_violation *violation)
 {
@@ -170,6 +238,21 @@ static bool check_attempts_bounded(const struct wf_run *run, uint32_t t,
             violation,
             "attempts_bounded: workflow '%s' task '%s' has %u attempts, policy allows %u",
             run->def.id, run->def.tasks[t].id, task->attempts, max);
+    }
+    /* Ready (next: start) and a pending retry (next: schedule_retry, then start) both lead to
+     * one more attempt, so apply asserts one is left; a state without it must not exist. */
+    if (task->state == WF_TASK_READY && task->attempts == max) {
+        return violated(violation,
+                        "attempts_bounded: workflow '%s' task '%s' is Ready after %u of %u "
+                        "attempts",
+                        run->def.id, run->def.tasks[t].id, task->attempts, max);
+    }
+    if (task->retry_pending && task->attempts == max) {
+        return violated(violation,
+                        "attempts_bounded: workflow '%s' task '%s' is %s with a retry pending "
+                        "after %u of %u attempts",
+                        run->def.id, run->def.tasks[t].id, wf_task_state_name(task->state),
+                        task->attempts, max);
     }
     return true;
 }
@@ -195,6 +278,35 @@ static bool check_attempt_times(const struct wf_run *run, uint32_t t, uint32_t a
     return true;
 }
 
+/* Failed: the worker's kind (a valid name); expired: WF_ERROR_KIND_LEASE_EXPIRED; else none. */
+static bool check_attempt_error_kind(const struct wf_run *run, uint32_t t, uint32_t a,
+                                     struct wf_violation *violation)
+{
+    const struct wf_attempt *attempt = &run->tasks[t].attempt_log[a];
+    const char *kind = attempt->error_kind;
+    size_t len = strnlen(kind, sizeof(attempt->error_kind));
+    bool fits;
+    switch (attempt->outcome) {
+    case WF_ATTEMPT_FAILED:
+        fits = wf_name_valid(kind, len, WF_ERROR_KIND_BYTES_MAX);
+        break;
+    case WF_ATTEMPT_EXPIRED:
+        fits = strcmp(kind, WF_ERROR_KIND_LEASE_EXPIRED) == 0;
+        break;
+    default:
+        fits = len == 0;
+        break;
+    }
+    if (!fits) {
+        return violated(violation,
+                        "attempt_history: workflow '%s' task '%s' attempt %u is %s with error kind "
+                        "'%.*s'",
+                        run->def.id, run->def.tasks[t].id, a + 1,
+                        wf_attempt_outcome_name(attempt->outcome), (int)len, kind);
+    }
+    return true;
+}
+
 static bool check_attempt_history(const struct wf_run *run, uint32_t t, uint64_t clock,
                                   struct wf_violation *violation)
 {
@@ -202,7 +314,8 @@ static bool check_attempt_history(const struct wf_run *run, uint32_t t, uint64_t
     const char *where_wf = run->def.id;
     const char *where_task = run->def.tasks[t].id;
     for (uint32_t a = 0; a < task->attempts; a++) {
-        if (!check_attempt_times(run, t, a, clock, violation)) {
+        if (!check_attempt_times(run, t, a, clock, violation) ||
+            !check_attempt_error_kind(run, t, a, violation)) {
             return false;
         }
         enum wf_attempt_outcome outcome = task->attempt_log[a].outcome;
@@ -245,13 +358,14 @@ bool wf_inv_check_state(const struct wf_state *state, struct wf_violation *viola
     uint64_t clock = wf_state_clock_ms(state);
     for (uint32_t i = 0; i < wf_state_run_count(state); i++) {
         const struct wf_run *run = wf_state_run_at(state, i);
-        if (!check_one_state(run, violation)) {
+        if (!check_one_state(run, violation) || !check_run_history(state, run, violation)) {
             return false;
         }
         for (uint32_t t = 0; t < run->def.task_count; t++) {
             if (!check_attempts_bounded(run, t, violation) ||
                 !check_completed_started(run, t, violation) ||
                 !check_deps_before_start(run, t, violation) ||
+                !check_ready_once_unblocked(run, t, violation) ||
                 !check_attempt_history(run, t, clock, violation)) {
                 return false;
             }

@@ -19,16 +19,25 @@ struct wf_violation {
 
 /*
  * Checks, in order:
- *  one_state          every workflow is in exactly one valid state, the per-state gauges agree
- *                     with a recount, and the state agrees with its tasks (Completed iff every
- *                     task Completed; Failed iff some task Failed; otherwise no task Failed)
- *  completed_started  no task is Completed without a started attempt that completed (exactly one)
- *  deps_before_start  a task is Ready, Running, Completed or has attempts only after all its
- *                     dependencies Completed, and its first attempt started after they did
- *  attempts_bounded   attempts never exceed the task's retry.max_attempts
- *  attempt_history    only the last attempt can be open, and it is open iff the task is Running
- *                     in a live workflow; earlier attempts failed or expired; times are ordered
- *                     and never after the state's clock; a retry pending follows a failed attempt
+ *  one_state             every workflow is in exactly one valid state, the per-state gauges
+ *                        agree with a recount, and the state agrees with its tasks (Completed iff
+ *                        every task Completed; Failed iff some task Failed; otherwise none Failed)
+ *  run_history           a run was submitted at an applied index and not after the clock; it
+ *                        has an end time iff it ended, between its submission and the clock
+ *  completed_started     no task is Completed without a started attempt that completed (exactly
+ *                        one, the last, whose end is the task's completion time); only Completed
+ *                        tasks have an output or a completion time
+ *  deps_before_start     a task is Ready, Running, Completed or has attempts only after all its
+ *                        dependencies Completed, and its first attempt started after they did
+ *  ready_once_unblocked  in a live workflow no task still waits for dependencies that all
+ *                        Completed (it became Ready in the entry that completed the last one)
+ *  attempts_bounded      attempts never exceed the task's retry.max_attempts, and a task that
+ *                        may still start (Ready, or with a retry pending) has an attempt left
+ *  attempt_history       only the last attempt can be open, and it is open iff the task is
+ *                        Running in a live workflow; earlier attempts failed or expired; times
+ *                        are ordered and never after the state's clock; a failed attempt has
+ *                        the worker's error kind (a valid name), an expired one lease_expired,
+ *                        any other none; a retry pending follows a failed attempt
  */
 bool wf_inv_check_state(const struct wf_state *state, struct wf_violation *violation);
 

@@ -86,7 +86,7 @@ static void encode_run(const struct wf_run *run, struct wf_writer *writer)
     assert((unsigned)run->state < WF_WORKFLOW_STATE_COUNT);
     assert(run->def.task_count >= 1 && run->def.task_count <= WF_TASKS_MAX);
     wf_put_u64(writer, run->submit_index);
-    if (writer->stream != NULL) {
+    if (writer->hasher != NULL) {
         /* Hashing: the immutable definition enters through its own XXH3, computed once at
          * submit (and recomputed at restore), instead of being re-encoded on every hash. */
         wf_put_u64(writer, run->def_hash);
@@ -124,10 +124,10 @@ void wf_state_encode_body(const struct wf_state *state, struct wf_writer *writer
 
 static uint64_t run_hash(const struct wf_run *run)
 {
-    struct hash_stream stream;
+    struct wf_hasher hasher;
     struct wf_writer writer;
-    hash_stream_init(&stream, 0);
-    wf_writer_init_hash(&writer, &stream);
+    wf_hasher_init(&hasher, 0);
+    wf_writer_init_hash(&writer, &hasher);
     encode_run(run, &writer);
     return wf_writer_digest(&writer);
 }
@@ -137,10 +137,10 @@ static uint64_t state_hash(const struct wf_state *state, bool use_cache)
 {
     uint64_t counters[CUMULATIVE_COUNTERS];
     cumulative_counters(&state->counters, counters);
-    struct hash_stream stream;
+    struct wf_hasher hasher;
     struct wf_writer writer;
-    hash_stream_init(&stream, 0);
-    wf_writer_init_hash(&writer, &stream);
+    wf_hasher_init(&hasher, 0);
+    wf_writer_init_hash(&writer, &hasher);
     wf_put_u64(&writer, state->clock_ms);
     for (size_t i = 0; i < CUMULATIVE_COUNTERS; i++) {
         wf_put_u64(&writer, counters[i]);

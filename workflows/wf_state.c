@@ -87,6 +87,7 @@ uint32_t wf_state_id_position(const struct wf_state *state, const char *id, bool
 
 void wf_state_index_insert(struct wf_state *state, uint32_t position, uint32_t slot)
 {
+    assert(state->run_count < state->config.workflows_max); /* by_id[run_count] is written */
     assert(position <= state->run_count);
     assert(slot < state->config.workflows_max);
     for (uint32_t i = state->run_count; i > position; i--) {
@@ -97,6 +98,8 @@ void wf_state_index_insert(struct wf_state *state, uint32_t position, uint32_t s
 
 void wf_state_invalidate_run(struct wf_state *state, const char *workflow_id)
 {
+    assert(state != NULL);
+    assert(workflow_id != NULL);
     bool found = false;
     uint32_t position = wf_state_id_position(state, workflow_id, &found);
     if (found) {
@@ -152,6 +155,8 @@ void wf_state_counters(const struct wf_state *state, struct wf_counters *out)
 
 void wf_state_recount(struct wf_state *state)
 {
+    assert(state != NULL);
+    assert(state->run_count <= state->config.workflows_max);
     struct wf_counters *counters = &state->counters;
     memset(counters->workflows_by_state, 0, sizeof(counters->workflows_by_state));
     memset(counters->tasks_by_state, 0, sizeof(counters->tasks_by_state));

@@ -119,8 +119,14 @@ struct wf_result {
  * borrowed for the duration of the call. The callback must not touch the state. */
 typedef void wf_log_fn(void *context, const char *line, size_t len);
 
+/*
+ * workflows_max decides results (a submit beyond it is refused with WF_REJECT_CAPACITY), so it is
+ * part of the replicated state machine's definition: invariant: every replica of a cluster uses
+ * the same value, or they diverge at the first submit one of them refuses. The log callback is
+ * local and may differ.
+ */
 struct wf_state_config {
-    uint32_t workflows_max; /* runs this replica can hold; 1..WF_WORKFLOWS_MAX */
+    uint32_t workflows_max; /* runs this replica can hold; 1..WF_WORKFLOWS_MAX; same everywhere */
     wf_log_fn *log;         /* optional */
     void *log_context;
 };
@@ -143,7 +149,12 @@ uint64_t wf_state_applied_index(const struct wf_state *state);
 uint64_t wf_state_clock_ms(const struct wf_state *state);
 const struct wf_state_config *wf_state_config(const struct wf_state *state);
 
-/* Runs in canonical order (ascending submit_index), i in [0, wf_state_run_count). */
+/*
+ * Runs in canonical order (ascending submit_index), i in [0, wf_state_run_count). The pointers
+ * returned here and by wf_state_find are borrowed views into the state: the run at index i stays
+ * at that address for the state's lifetime, but its contents change with every apply, and a
+ * restore (successful or not) replaces every run.
+ */
 uint32_t wf_state_run_count(const struct wf_state *state);
 const struct wf_run *wf_state_run_at(const struct wf_state *state, uint32_t i);
 /* The run with this id, or NULL (binary search). */
@@ -161,8 +172,10 @@ uint64_t wf_state_hash(const struct wf_state *state);
 
 /*
  * wf_state_hash keeps each run's hash in a cache that apply invalidates for the one run a command
- * names, so hashing after every entry costs one run, not all. This variant ignores the cache and
- * must always agree with it; tests and the simulator's paranoid mode compare the two.
+ * names, so hashing after every entry costs one run, not all. Filling that cache writes through
+ * the const pointer: do not call wf_state_hash concurrently with anything else on the state.
+ * This variant ignores the cache and must always agree with it; tests and the simulator's
+ * paranoid mode compare the two.
  */
 uint64_t wf_state_hash_uncached(const struct wf_state *state);
 

@@ -16,6 +16,7 @@
 
 struct h_write {
     uint64_t truncate_from;
+    struct h_snapshot snapshot; /* meta.index 0 = none */
     struct h_entry *entries;
     size_t entry_count;
     bool hs_changed;
@@ -117,19 +118,68 @@ static struct h_frame h_net_take(struct harness *h, size_t position)
 
 /* ---- disk ---- */
 
+static uint64_t h_disk_last(const struct h_node *node)
+{
+    return node->disk_count > 0 ? node->disk[node->disk_count - 1].index
+                                : node->disk_snapshot.meta.index;
+}
+
+/* Drops stored entries with index >= from. */
 static void h_disk_truncate(struct h_node *node, uint64_t from)
 {
-    while (node->disk_count >= from && node->disk_count > 0) {
+    while (node->disk_count > 0 && node->disk[node->disk_count - 1].index >= from) {
         free(node->disk[node->disk_count - 1].data);
         node->disk_count--;
     }
 }
 
+/* Drops stored entries with index <= upto (compaction behind a snapshot). */
+static void h_disk_compact(struct h_node *node, uint64_t upto)
+{
+    size_t drop = 0;
+    while (drop < node->disk_count && node->disk[drop].index <= upto) {
+        free(node->disk[drop].data);
+        drop++;
+    }
+    if (drop == 0) {
+        return;
+    }
+    memmove(node->disk, node->disk + drop, (node->disk_count - drop) * sizeof(*node->disk));
+    node->disk_count -= drop;
+}
+
+static void h_snapshot_copy(struct h_snapshot *dst, const struct raft_snapshot *src)
+{
+    dst->meta = src->meta;
+    dst->data_len = src->data_len;
+    dst->data = h_xmalloc(src->data_len);
+    if (src->data_len > 0) {
+        memcpy(dst->data, src->data, src->data_len);
+    }
+}
+
+static void h_disk_snapshot(struct harness *h, struct h_node *node, struct h_snapshot *snap)
+{
+    if (snap->meta.index < node->disk_snapshot.meta.index) {
+        h_violation(h, "node %u: stored snapshot index went back from %llu to %llu", node->id,
+                    (unsigned long long)node->disk_snapshot.meta.index,
+                    (unsigned long long)snap->meta.index);
+    }
+    free(node->disk_snapshot.data);
+    node->disk_snapshot = *snap; /* takes ownership */
+    snap->data = NULL;
+    h_disk_compact(node, snap->meta.index);
+    if (node->disk_count > 0 && node->disk[0].index != snap->meta.index + 1) {
+        h_violation(h, "node %u: entries after snapshot %llu start at %llu", node->id,
+                    (unsigned long long)snap->meta.index, (unsigned long long)node->disk[0].index);
+    }
+}
+
 static void h_disk_append(struct harness *h, struct h_node *node, const struct h_entry *e)
 {
-    if (e->index != node->disk_count + 1) {
-        h_violation(h, "node %u: appended entry %llu is not contiguous with the disk (%zu)",
-                    node->id, (unsigned long long)e->index, node->disk_count);
+    if (e->index != h_disk_last(node) + 1) {
+        h_violation(h, "node %u: appended entry %llu is not contiguous with the disk (%llu)",
+                    node->id, (unsigned long long)e->index, (unsigned long long)h_disk_last(node));
         return;
     }
     if (node->disk_count == node->disk_cap) {
@@ -166,10 +216,13 @@ static void h_disk_hard_state(struct harness *h, struct h_node *node,
     node->disk_hs = *hs;
 }
 
-static void h_write_apply(struct harness *h, struct h_node *node, const struct h_write *w)
+static void h_write_apply(struct harness *h, struct h_node *node, struct h_write *w)
 {
     if (w->truncate_from != 0) {
         h_disk_truncate(node, w->truncate_from);
+    }
+    if (w->snapshot.meta.index != 0) {
+        h_disk_snapshot(h, node, &w->snapshot);
     }
     for (size_t i = 0; i < w->entry_count; i++) {
         h_disk_append(h, node, &w->entries[i]);
@@ -185,6 +238,7 @@ static void h_write_free(struct h_write *w, bool free_frames)
         free(w->entries[i].data);
     }
     free(w->entries);
+    free(w->snapshot.data);
     if (free_frames) {
         for (size_t i = 0; i < w->frame_count; i++) {
             free(w->frames[i].bytes);
@@ -205,6 +259,9 @@ static struct h_write *h_write_from_update(const struct raft_update *u)
     }
     w->hs_changed = u->hard_state_changed;
     w->hs = u->hard_state;
+    if (u->snapshot != NULL) {
+        h_snapshot_copy(&w->snapshot, u->snapshot);
+    }
     w->frame_count = u->message_count;
     w->frames = h_xmalloc(u->message_count * sizeof(*w->frames));
     for (size_t i = 0; i < u->message_count; i++) {
@@ -222,6 +279,9 @@ static void h_commit_record(struct harness *h, struct h_node *node, uint64_t ind
         return;
     }
     struct h_committed *c = &h->committed[index];
+    if (index > h->committed_max) {
+        h->committed_max = index;
+    }
     if (!c->set) {
         c->set = true;
         c->term = term;
@@ -238,6 +298,46 @@ static void h_commit_record(struct harness *h, struct h_node *node, uint64_t ind
     }
 }
 
+/* State machine safety, strengthened: every node's state after index i is the same. */
+static void h_sm_record(struct harness *h, struct h_node *node)
+{
+    uint64_t i = node->applied;
+    if (i == 0 || i > H_LOG_MAX) {
+        return;
+    }
+    if (!h->sm_set[i]) {
+        h->sm_set[i] = true;
+        h->sm_at[i] = node->sm_hash;
+    } else if (h->sm_at[i] != node->sm_hash) {
+        h_violation(h, "state machine safety: node %u's state after index %llu differs", node->id,
+                    (unsigned long long)i);
+    }
+}
+
+static void h_sm_restore(struct harness *h, struct h_node *node, const struct raft_snapshot *snap)
+{
+    if (snap->data_len != 24) {
+        h_violation(h, "node %u: snapshot to restore has %llu bytes", node->id,
+                    (unsigned long long)snap->data_len);
+        return;
+    }
+    uint64_t words[3];
+    for (int w = 0; w < 3; w++) {
+        words[w] = 0;
+        for (int b = 0; b < 8; b++) {
+            words[w] |= (uint64_t)snap->data[w * 8 + b] << (8 * b);
+        }
+    }
+    if (words[0] != snap->meta.index) {
+        h_violation(h, "node %u: snapshot at %llu holds state applied to %llu", node->id,
+                    (unsigned long long)snap->meta.index, (unsigned long long)words[0]);
+    }
+    node->applied = words[0];
+    node->sm_hash = words[1];
+    node->commands_applied = words[2];
+    h_sm_record(h, node);
+}
+
 static void h_apply(struct harness *h, struct h_node *node, const struct raft_entry *e)
 {
     if (e->index != node->applied + 1) {
@@ -251,17 +351,47 @@ static void h_apply(struct harness *h, struct h_node *node, const struct raft_en
         node->sm_hash = hash_fold_u64(node->sm_hash, hash);
         node->commands_applied++;
     }
+    h_sm_record(h, node);
+}
+
+static void h_reads_done(struct harness *h, struct h_node *node, const struct raft_update *u)
+{
+    for (size_t i = 0; i < u->read_count; i++) {
+        const struct raft_read_result *r = &u->reads[i];
+        if (r->request_id >= h->read_count || h->reads[r->request_id].node != node->id ||
+            h->reads[r->request_id].done) {
+            h_violation(h, "node %u: read result for unknown or finished request %llu", node->id,
+                        (unsigned long long)r->request_id);
+            continue;
+        }
+        struct h_read *rd = &h->reads[r->request_id];
+        rd->done = true;
+        rd->status = r->status;
+        rd->index = r->index;
+        if (r->status == RAFT_OK && r->index < rd->committed_at_request) {
+            h_violation(h,
+                        "linearizable read: node %u served read %llu at index %llu, but %llu was "
+                        "committed before it was issued",
+                        node->id, (unsigned long long)r->request_id, (unsigned long long)r->index,
+                        (unsigned long long)rd->committed_at_request);
+        }
+    }
 }
 
 /* ---- update processing ---- */
 
 static bool h_update_persists(const struct raft_update *u)
 {
-    return u->truncate_from_index != 0 || u->entry_count > 0 || u->hard_state_changed;
+    return u->truncate_from_index != 0 || u->entry_count > 0 || u->hard_state_changed ||
+           u->snapshot != NULL;
 }
 
 static void h_process(struct harness *h, struct h_node *node, const struct raft_update *u)
 {
+    if (u->truncate_from_index != 0) {
+        node->last_truncate_from = u->truncate_from_index;
+    }
+    node->snapshots_installed += u->snapshot_restore != NULL;
     if (node->manual_sync && (h_update_persists(u) || node->pending_head != NULL)) {
         struct h_write *w = h_write_from_update(u);
         if (node->pending_tail != NULL) {
@@ -286,7 +416,13 @@ static void h_process(struct harness *h, struct h_node *node, const struct raft_
         if (u->entry_count > 0) {
             node->ack_persisted_index = u->entries[u->entry_count - 1].index;
             node->ack_persisted_term = u->entries[u->entry_count - 1].term;
+        } else if (u->snapshot != NULL) {
+            node->ack_persisted_index = u->snapshot->meta.index;
+            node->ack_persisted_term = u->snapshot->meta.term;
         }
+    }
+    if (u->snapshot_restore != NULL) {
+        h_sm_restore(h, node, u->snapshot_restore);
     }
     for (size_t i = 0; i < u->committed_count; i++) {
         h_apply(h, node, &u->committed[i]);
@@ -294,6 +430,7 @@ static void h_process(struct harness *h, struct h_node *node, const struct raft_
     if (u->committed_count > 0) {
         node->ack_applied = u->committed[u->committed_count - 1].index;
     }
+    h_reads_done(h, node, u);
 }
 
 static int h_step_once(struct harness *h, struct h_node *node, const struct raft_event *ev)
@@ -525,10 +662,10 @@ void h_isolate(struct harness *h, uint32_t id, bool isolated)
 void h_set_manual_sync(struct harness *h, uint32_t id, bool manual)
 {
     struct h_node *node = h_node(h, id);
-    if (!manual) {
-        h_sync(h, id);
-    }
     node->manual_sync = manual;
+    if (!manual) {
+        h_sync(h, id); /* after the switch, so updates caused by the flush are written directly */
+    }
 }
 
 void h_sync(struct harness *h, uint32_t id)
@@ -537,6 +674,8 @@ void h_sync(struct harness *h, uint32_t id)
     uint64_t ack_index = 0;
     uint64_t ack_term = 0;
     for (struct h_write *w = node->pending_head; w != NULL;) {
+        uint64_t snap_index = w->snapshot.meta.index;
+        uint64_t snap_term = w->snapshot.meta.term;
         h_write_apply(h, node, w);
         for (size_t i = 0; i < w->frame_count; i++) {
             h_net_push(h, w->frames[i]);
@@ -544,6 +683,9 @@ void h_sync(struct harness *h, uint32_t id)
         if (w->entry_count > 0) {
             ack_index = w->entries[w->entry_count - 1].index;
             ack_term = w->entries[w->entry_count - 1].term;
+        } else if (snap_index != 0) {
+            ack_index = snap_index;
+            ack_term = snap_term;
         }
         struct h_write *next = w->next;
         h_write_free(w, false);
@@ -583,6 +725,7 @@ void h_crash(struct harness *h, uint32_t id)
 
 static void h_lifetime_reset(struct h_node *node)
 {
+    node->snapshot_index = 0;
     node->applied = 0;
     node->sm_hash = 0;
     node->commands_applied = 0;
@@ -608,8 +751,10 @@ void h_restart(struct harness *h, uint32_t id)
         const struct h_entry *d = &node->disk[i];
         entries[i] = (struct raft_entry){ d->index, d->term, d->type, d->data_len, d->data };
     }
+    struct raft_snapshot snap = { node->disk_snapshot.meta, node->disk_snapshot.data,
+                                  node->disk_snapshot.data_len };
     struct raft_restore r = { .hard_state = node->disk_hs,
-                              .snapshot = NULL,
+                              .snapshot = snap.meta.index != 0 ? &snap : NULL,
                               .entries = entries,
                               .entry_count = node->disk_count };
     int rc = raft_node_restore(node->raft, &r);
@@ -629,6 +774,8 @@ void h_load_log(struct harness *h, uint32_t id, const uint64_t *terms, size_t co
         h_crash(h, id);
     }
     h_disk_truncate(node, 1);
+    free(node->disk_snapshot.data);
+    memset(&node->disk_snapshot, 0, sizeof(node->disk_snapshot));
     for (size_t i = 0; i < count; i++) {
         char text[48];
         snprintf(text, sizeof(text), "e%zut%llu", i + 1, (unsigned long long)terms[i]);
@@ -716,7 +863,11 @@ static void h_compute_prefix(struct harness *h, uint32_t slot)
     uint64_t last = raft_node_last_index(r);
     uint64_t sum = 0;
     h->prefix[slot][0] = 0;
-    for (uint64_t i = 1; i <= last && i <= H_LOG_MAX; i++) {
+    uint64_t first = raft_node_first_index(r);
+    for (uint64_t i = 1; i < first && i <= H_LOG_MAX; i++) {
+        h->prefix[slot][i] = 0; /* compacted into the snapshot */
+    }
+    for (uint64_t i = first; i <= last && i <= H_LOG_MAX; i++) {
         struct raft_entry e;
         if (raft_node_entry_at(r, i, &e)) {
             sum += h_position_hash(&e);
@@ -752,6 +903,12 @@ static void h_check_node(struct harness *h, struct h_node *node)
                     (unsigned long long)commit, (unsigned long long)raft_node_last_index(r));
     }
     node->last_commit = commit;
+    uint64_t snap = raft_node_snapshot_index(r);
+    if (snap < node->snapshot_index) {
+        h_violation(h, "node %u: snapshot index went back from %llu to %llu", node->id,
+                    (unsigned long long)node->snapshot_index, (unsigned long long)snap);
+    }
+    node->snapshot_index = snap;
     if (raft_node_applied_index(r) > commit) {
         h_violation(h, "node %u: applied beyond commit", node->id);
     }
@@ -787,20 +944,26 @@ static void h_check_leader(struct harness *h, struct h_node *node, uint32_t slot
     }
     h->term_leader[term] = node->id;
     uint64_t last = raft_node_last_index(r);
+    (void)slot;
+    uint64_t lead_last_term = 0;
+    bool known = raft_node_term_at(r, node->lead_last, &lead_last_term);
     if (node->lead_term == term) {
-        if (last < node->lead_last || h->prefix[slot][node->lead_last] != node->lead_prefix) {
+        if (last < node->lead_last || (known && lead_last_term != node->lead_prefix)) {
             h_violation(h, "leader append-only: leader %u of term %llu changed its log", node->id,
                         (unsigned long long)term);
         }
     }
     node->lead_term = term;
-    node->lead_last = last < H_LOG_MAX ? last : H_LOG_MAX;
-    node->lead_prefix = h->prefix[slot][node->lead_last];
+    node->lead_last = last;
+    raft_node_term_at(r, last, &node->lead_prefix); /* the term of its last entry */
     /* Leader completeness (§5.4.1): entries committed in earlier terms are in this log. */
     for (uint64_t i = 1; i <= H_LOG_MAX; i++) {
         const struct h_committed *c = &h->committed[i];
         if (!c->set) {
             break;
+        }
+        if (i < raft_node_first_index(r)) {
+            continue; /* compacted into this leader's snapshot */
         }
         if (c->seen_term < term && !h_has(h, node->id, i, c->term)) {
             h_violation(h,
@@ -832,10 +995,168 @@ static void h_check_pair(struct harness *h, uint32_t a, uint32_t b)
             break;
         }
     }
-    if (i > 0 && h->prefix[a][i] != h->prefix[b][i]) {
+    uint64_t fa = raft_node_first_index(ra);
+    uint64_t fb = raft_node_first_index(rb);
+    uint64_t lo = fa > fb ? fa : fb;
+    if (i < lo) {
+        return; /* the common part is inside a snapshot on one side */
+    }
+    uint64_t ha = h->prefix[a][i] - h->prefix[a][lo - 1];
+    uint64_t hb = h->prefix[b][i] - h->prefix[b][lo - 1];
+    if (ha != hb) {
         h_violation(h, "log matching: nodes %u and %u agree on the term at %llu but differ before",
                     h->nodes[a].id, h->nodes[b].id, (unsigned long long)i);
     }
+}
+
+/* ---- membership: no two disjoint quorums among configurations that may be in force ---- */
+
+static uint32_t h_mask_of(const uint32_t *ids, uint32_t count)
+{
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (ids[i] >= 1 && ids[i] <= H_NODES_MAX) {
+            mask |= 1u << (ids[i] - 1);
+        }
+    }
+    return mask;
+}
+
+static bool h_majority(uint32_t members, uint32_t set)
+{
+    uint32_t n = (uint32_t)__builtin_popcount(members);
+    return n == 0 || (uint32_t)__builtin_popcount(members & set) >= n / 2 + 1;
+}
+
+static bool h_is_quorum(const struct raft_membership *m, uint32_t set)
+{
+    return h_majority(h_mask_of(m->voters, m->voter_count), set) &&
+           h_majority(h_mask_of(m->voters_outgoing, m->voters_outgoing_count), set);
+}
+
+/* True if some quorum of a and some quorum of b share no member. */
+static bool h_disjoint_quorums(const struct raft_membership *a, const struct raft_membership *b)
+{
+    uint32_t all = (1u << H_NODES_MAX) - 1;
+    for (uint32_t set = 0; set <= all; set++) {
+        if (h_is_quorum(a, set) && h_is_quorum(b, all & ~set)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The configuration committed on node r (latest CONFIG at or below commit, else snapshot or
+ * bootstrap) and every uncommitted one after it may be in force somewhere: they must pairwise
+ * share a member in every pair of quorums (§6). */
+static void h_check_configs(struct harness *h, struct h_node *node)
+{
+    const struct raft_node *r = node->raft;
+    struct raft_membership configs[8];
+    uint32_t count = 0;
+    uint64_t commit = raft_node_commit_index(r);
+    uint64_t first = raft_node_first_index(r);
+    bool base_needed = true;
+    for (uint64_t i = raft_node_last_index(r); i >= first && i > 0 && count < 7; i--) {
+        struct raft_entry e;
+        raft_node_entry_at(r, i, &e);
+        if (e.type != RAFT_ENTRY_CONFIG ||
+            raft_membership_decode(e.data, e.data_len, &configs[count], NULL) != RAFT_OK) {
+            continue;
+        }
+        count++;
+        if (i <= commit) {
+            base_needed = false; /* the committed one: older ones are out of force */
+            break;
+        }
+    }
+    if (base_needed && count > 0) {
+        /* No committed CONFIG entry in the log: the snapshot's or the bootstrap configuration
+         * is the committed one. */
+        struct raft_membership *base = &configs[count++];
+        memset(base, 0, sizeof(*base));
+        if (raft_node_snapshot(r) != NULL && first > 1) {
+            *base = raft_node_snapshot(r)->meta.membership;
+        } else {
+            memcpy(base->voters, node->config.voter_ids, sizeof(base->voters));
+            base->voter_count = node->config.voter_count;
+        }
+        if (base->voter_count == 0) {
+            count--; /* a joining node's empty bootstrap is in force nowhere */
+        }
+    }
+    if (count < 2) {
+        return;
+    }
+    for (uint32_t a = 0; a < count; a++) {
+        for (uint32_t b = a + 1; b < count; b++) {
+            if (h_disjoint_quorums(&configs[a], &configs[b])) {
+                h_violation(h, "membership: node %u holds configurations with disjoint quorums",
+                            node->id);
+                return;
+            }
+        }
+    }
+}
+
+/* ---- issue 6 operations ---- */
+
+int h_take_snapshot(struct harness *h, uint32_t id)
+{
+    struct h_node *node = h_node(h, id);
+    uint8_t bytes[24];
+    uint64_t words[3] = { node->applied, node->sm_hash, node->commands_applied };
+    for (int w = 0; w < 3; w++) {
+        for (int b = 0; b < 8; b++) {
+            bytes[w * 8 + b] = (uint8_t)(words[w] >> (8 * b));
+        }
+    }
+    struct raft_event ev = { .type = RAFT_EVENT_SNAPSHOT };
+    ev.snapshot.index = node->applied;
+    ev.snapshot.data = bytes;
+    ev.snapshot.data_len = sizeof(bytes);
+    return h_step(h, id, &ev);
+}
+
+int h_read(struct harness *h, uint32_t id, uint32_t *slot)
+{
+    assert(h->read_count < H_READS_MAX);
+    uint32_t n = h->read_count++;
+    h->reads[n] = (struct h_read){ id, n, h->committed_max, false, 0, 0 };
+    if (slot != NULL) {
+        *slot = n;
+    }
+    struct raft_event ev = { .type = RAFT_EVENT_READ_INDEX };
+    ev.read_index.request_id = n;
+    int rc = h_step(h, id, &ev);
+    if (rc != RAFT_OK && !h->reads[n].done) {
+        h->reads[n].done = true;
+        h->reads[n].status = rc;
+    }
+    return rc;
+}
+
+int h_change_config(struct harness *h, uint32_t id, const uint32_t *voters, uint32_t voter_count,
+                    const uint32_t *learners, uint32_t learner_count)
+{
+    struct raft_membership m;
+    memset(&m, 0, sizeof(m));
+    memcpy(m.voters, voters, voter_count * sizeof(*voters));
+    m.voter_count = voter_count;
+    if (learner_count > 0) {
+        memcpy(m.learners, learners, learner_count * sizeof(*learners));
+    }
+    m.learner_count = learner_count;
+    struct raft_event ev = { .type = RAFT_EVENT_CHANGE_CONFIG };
+    ev.change_config.membership = &m;
+    return h_step(h, id, &ev);
+}
+
+int h_transfer(struct harness *h, uint32_t id, uint32_t target)
+{
+    struct raft_event ev = { .type = RAFT_EVENT_TRANSFER_LEADERSHIP };
+    ev.transfer.target_id = target;
+    return h_step(h, id, &ev);
 }
 
 bool h_check(struct harness *h)
@@ -848,6 +1169,7 @@ bool h_check(struct harness *h)
         h_compute_prefix(h, s);
         h_check_node(h, node);
         h_check_commits(h, node);
+        h_check_configs(h, node);
     }
     for (uint32_t s = 0; s < h->n; s++) {
         struct h_node *node = &h->nodes[s];
@@ -885,6 +1207,8 @@ struct harness *h_create(uint32_t n, uint64_t seed, h_config_fn *adjust, void *c
         node->config.seed = prng_seed_derive_index(seed, i + 1);
         node->config.limits.log_entries_max = 4096;
         node->config.limits.log_bytes_max = 1u << 20;
+        node->config.limits.snapshot_bytes_max = 4096;
+        node->config.limits.snapshot_chunk_bytes_max = 64;
         if (adjust != NULL) {
             adjust(&node->config, i + 1, ctx);
         }
@@ -905,6 +1229,7 @@ void h_destroy(struct harness *h)
         h_drop_pending(node);
         h_disk_truncate(node, 1);
         free(node->disk);
+        free(node->disk_snapshot.data);
     }
     for (size_t i = 0; i < h->net_count; i++) {
         free(h->net[i].bytes);

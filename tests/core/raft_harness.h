@@ -47,13 +47,39 @@ struct h_frame {
 
 struct h_write; /* an update's persist section and messages awaiting h_sync */
 
+struct h_snapshot {
+    struct raft_snapshot_meta meta; /* meta.index 0 = none */
+    uint8_t *data;                  /* owned */
+    uint64_t data_len;
+};
+
+/* The harness's state machine: a running hash of applied commands. Its snapshot is these three
+ * words, little-endian. */
+struct h_sm {
+    uint64_t applied;
+    uint64_t hash;
+    uint64_t commands;
+};
+
+/* A ReadIndex request and, once answered, its outcome. */
+struct h_read {
+    uint32_t node;
+    uint64_t request_id;
+    uint64_t committed_at_request; /* highest index known committed anywhere when issued */
+    bool done;
+    int status;
+    uint64_t index;
+};
+#define H_READS_MAX 4096
+
 struct h_node {
     uint32_t id;
     struct raft_config config;
     struct raft_node *raft; /* NULL while crashed */
     /* disk */
     struct raft_hard_state disk_hs;
-    struct h_entry *disk;
+    struct h_snapshot disk_snapshot;
+    struct h_entry *disk; /* entries after the disk snapshot, contiguous */
     size_t disk_count;
     size_t disk_cap;
     bool manual_sync;
@@ -67,6 +93,7 @@ struct h_node {
     uint64_t applied;
     uint64_t sm_hash;
     uint64_t commands_applied;
+    uint64_t snapshot_index; /* checker: never decreases */
     /* checker memory for the current lifetime */
     uint64_t max_term;
     uint64_t last_commit;
@@ -77,6 +104,8 @@ struct h_node {
     uint64_t lead_last;
     uint64_t lead_prefix;
     uint64_t restarts;
+    uint64_t last_truncate_from;  /* the latest nonzero truncate_from_index handed to storage */
+    uint64_t snapshots_installed; /* updates that carried snapshot_restore */
 };
 
 struct h_committed {
@@ -95,6 +124,11 @@ struct harness {
     struct raft_entry *scratch; /* decode buffer, RAFT_APPEND_ENTRIES_MAX entries */
     uint32_t term_leader[H_TERMS_MAX];
     struct h_committed committed[H_LOG_MAX + 1];
+    uint64_t committed_max;     /* highest index known committed anywhere */
+    bool sm_set[H_LOG_MAX + 1]; /* state machine hash after applying index i */
+    uint64_t sm_at[H_LOG_MAX + 1];
+    struct h_read reads[H_READS_MAX];
+    uint32_t read_count;
     uint64_t prefix[H_NODES_MAX][H_LOG_MAX + 1];    /* per node: sum of entry hashes up to i */
     bool blocked[H_NODES_MAX + 1][H_NODES_MAX + 1]; /* blocked[from][to]: frames dropped */
     char violation[512];
@@ -163,6 +197,16 @@ void h_load_log(struct harness *h, uint32_t id, const uint64_t *terms, size_t co
 bool h_elect(struct harness *h, uint32_t id, uint32_t allowed_mask);
 /* The unique leader with the highest term among live nodes, or 0. */
 uint32_t h_leader(const struct harness *h);
+
+/* Issue 6 operations. */
+/* Snapshots node id's state machine at its applied index (RAFT_EVENT_SNAPSHOT). */
+int h_take_snapshot(struct harness *h, uint32_t id);
+/* Issues a ReadIndex on node id; *slot (may be NULL) is its index in h->reads. */
+int h_read(struct harness *h, uint32_t id, uint32_t *slot);
+/* Proposes a membership change on node id: voters and learners given as id lists. */
+int h_change_config(struct harness *h, uint32_t id, const uint32_t *voters, uint32_t voter_count,
+                    const uint32_t *learners, uint32_t learner_count);
+int h_transfer(struct harness *h, uint32_t id, uint32_t target);
 
 /* Runs all checkers now (they also run after every step). */
 bool h_check(struct harness *h);

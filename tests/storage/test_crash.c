@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RUNS        600
+#define RUNS        1000
 #define STEPS       200
+#define FLIPS_MAX   64   /* flipped files remembered per run */
+#define OPEN_TRIES  4    /* recovery attempts with a crash armed inside, before a clean one */
 #define LOG_MAX     4096 /* model capacity in entries */
 #define BATCH_MAX   8
 #define PAYLOAD_MAX 300
@@ -26,11 +28,17 @@
  * - the hard state is the acknowledged one (or the in-flight one), never older;
  * - the snapshot is the acknowledged one (or the in-flight one) with its exact contents, or an
  *   older one only if the damage to the newer one was reported;
- * - when recovery refuses (corruption), a bit flip was injected: a crash alone never makes the
- *   storage refuse to start, and damage is never silently accepted.
+ * - when recovery refuses (corruption), it names a file a bit flip was injected into: a crash
+ *   alone never makes the storage refuse to start, and damage is never silently accepted;
+ * - what a recovery reported is durable: a node acts on it (replays it, tells a leader it has it,
+ *   keeps a vote), so after a process crash (sim_fs_process_crash: the page cache survives,
+ * unsynced writes stay readable) the reported state becomes the model, and a later power loss must
+ * keep it. Crashes land between calls, inside any call (a power cut or a kill after N more
+ * file-system calls), inside recovery itself, and after injected errors. After a failed sync the
+ * restart is a power loss: Linux may have dropped the data while reads still show it (see store.h).
  */
 
-enum op_kind { OP_NONE, OP_APPEND, OP_TRUNCATE, OP_HARD_STATE, OP_SNAPSHOT };
+enum op_kind { OP_NONE, OP_APPEND, OP_TRUNCATE, OP_HARD_STATE, OP_SNAPSHOT, OP_INSTALL };
 
 struct model {
     uint64_t terms[LOG_MAX + 1]; /* terms[i]: term of acknowledged entry i (1..last) */
@@ -43,16 +51,18 @@ struct model {
 
 struct inflight {
     enum op_kind kind;
-    uint64_t first; /* append: first index; truncate: the index */
+    uint64_t first; /* append: first index; truncate: the index; snapshot, install: its index */
     uint64_t count;
     uint64_t term;
+    bool keeps_log; /* install: the log holds `first` with `term`, so it stays */
     struct hardstate hard_state;
 };
 
 struct totals {
     uint64_t crashes, cut_crashes, error_crashes, torn_tails, corruption_refusals, flips;
+    uint64_t process_crashes, recovery_cuts;
     uint64_t flips_survived, slot_repairs, snapshot_fallbacks, inflight_landed, inflight_lost;
-    uint64_t appends, truncations, snapshots, hard_states;
+    uint64_t appends, truncations, snapshots, hard_states, installs;
 };
 
 struct run {
@@ -65,6 +75,8 @@ struct run {
     struct model model;
     struct inflight inflight;
     uint64_t flips;
+    char flipped[FLIPS_MAX][FS_PATH_BYTES_MAX]; /* files flipped so far, without a leading '/' */
+    uint32_t flipped_count;
     uint32_t error_ppm;
     uint64_t seed;
     struct totals *totals;
@@ -90,7 +102,7 @@ static uint32_t snap_data(uint64_t index, uint64_t term, uint8_t *out)
 
 /* ---- operations (each updates the model only when acknowledged) ---- */
 
-static int do_append(struct run *run)
+static int do_append(struct run *run, struct storage_error *err)
 {
     struct model *m = &run->model;
     uint64_t count = 1 + prng_below(&run->workload, BATCH_MAX);
@@ -111,8 +123,7 @@ static int do_append(struct run *run)
     run->inflight = (struct inflight){
         .kind = OP_APPEND, .first = m->last + 1, .count = count, .term = m->term
     };
-    struct storage_error err;
-    int rc = store_append(run->store, entries, count, &err);
+    int rc = store_append(run->store, entries, count, err);
     if (rc == STORAGE_OK) {
         for (uint64_t i = 0; i < count; i++) {
             m->terms[m->last + 1 + i] = m->term;
@@ -123,7 +134,7 @@ static int do_append(struct run *run)
     return rc;
 }
 
-static int do_truncate(struct run *run)
+static int do_truncate(struct run *run, struct storage_error *err)
 {
     struct model *m = &run->model;
     uint64_t floor = m->hard_state.commit > m->snap_index ? m->hard_state.commit : m->snap_index;
@@ -132,8 +143,7 @@ static int do_truncate(struct run *run)
     }
     uint64_t index = floor + 1 + prng_below(&run->workload, m->last - floor);
     run->inflight = (struct inflight){ .kind = OP_TRUNCATE, .first = index };
-    struct storage_error err;
-    int rc = store_truncate_suffix(run->store, index, &err);
+    int rc = store_truncate_suffix(run->store, index, err);
     if (rc == STORAGE_OK) {
         m->last = index - 1;
         m->term++; /* the entries that replace them come from a later leader */
@@ -142,7 +152,7 @@ static int do_truncate(struct run *run)
     return rc;
 }
 
-static int do_hard_state(struct run *run)
+static int do_hard_state(struct run *run, struct storage_error *err)
 {
     struct model *m = &run->model;
     struct hardstate next = m->hard_state;
@@ -159,9 +169,8 @@ static int do_hard_state(struct run *run)
         next.commit += prng_below(&run->workload, m->last - next.commit + 1);
     }
     run->inflight = (struct inflight){ .kind = OP_HARD_STATE, .hard_state = next };
-    struct storage_error err;
-    int rc = store_save_hard_state(run->store, &next, &err);
-    cr_assert_neq(rc, STORAGE_EREGRESS, "the workload never regresses: %s", err.message);
+    int rc = store_save_hard_state(run->store, &next, err);
+    cr_assert_neq(rc, STORAGE_EREGRESS, "the workload never regresses: %s", err->message);
     if (rc == STORAGE_OK) {
         m->hard_state = next;
         run->totals->hard_states++;
@@ -169,7 +178,7 @@ static int do_hard_state(struct run *run)
     return rc;
 }
 
-static int do_snapshot(struct run *run)
+static int do_snapshot(struct run *run, struct storage_error *err)
 {
     struct model *m = &run->model;
     uint64_t commit = m->hard_state.commit < m->last ? m->hard_state.commit : m->last;
@@ -181,9 +190,8 @@ static int do_snapshot(struct run *run)
     static uint8_t data[400];
     uint32_t len = snap_data(index, term, data);
     run->inflight = (struct inflight){ .kind = OP_SNAPSHOT, .first = index, .term = term };
-    struct storage_error err;
     int rc =
-        store_save_snapshot(run->store, index, term, (const uint8_t *)"cfg", 3, data, len, &err);
+        store_save_snapshot(run->store, index, term, (const uint8_t *)"cfg", 3, data, len, err);
     if (rc == STORAGE_OK) {
         m->snap_index = index;
         m->snap_term = term;
@@ -192,7 +200,74 @@ static int do_snapshot(struct run *run)
     return rc;
 }
 
+/* A snapshot from a leader (Raft §7): matching the log (kept), conflicting with it at an index
+ * above the commit (the log is discarded), or beyond its end (discarded). */
+static int do_install(struct run *run, struct storage_error *err)
+{
+    struct model *m = &run->model;
+    uint64_t floor = m->hard_state.commit > m->snap_index ? m->hard_state.commit : m->snap_index;
+    uint64_t mode = prng_below(&run->workload, 3);
+    uint64_t index = 0;
+    uint64_t term = 0;
+    if (mode < 2 && m->last > floor) {
+        index = floor + 1 + prng_below(&run->workload, m->last - floor);
+        term = m->terms[index] + mode; /* mode 0: matching; 1: another history */
+    } else {
+        index = m->last + 1 + prng_below(&run->workload, 5);
+        term = m->term + prng_below(&run->workload, 2);
+    }
+    if (index <= m->snap_index || index + BATCH_MAX >= LOG_MAX) {
+        return STORAGE_OK;
+    }
+    bool keeps_log = index <= m->last && term == m->terms[index];
+    static uint8_t data[400];
+    uint32_t len = snap_data(index, term, data);
+    run->inflight = (struct inflight){
+        .kind = OP_INSTALL, .first = index, .term = term, .keeps_log = keeps_log
+    };
+    int rc =
+        store_install_snapshot(run->store, index, term, (const uint8_t *)"cfg", 3, data, len, err);
+    if (rc == STORAGE_OK) {
+        m->snap_index = index;
+        m->snap_term = term;
+        if (!keeps_log) {
+            m->last = index;
+        }
+        m->terms[index] = term;
+        m->term = m->term > term ? m->term : term;
+        run->totals->installs++;
+    }
+    return rc;
+}
+
 /* ---- recovery and the checks ---- */
+
+static void record_flip(struct run *run, const char *path)
+{
+    run->flips++;
+    run->totals->flips++;
+    const char *name = path[0] == '/' ? path + 1 : path;
+    for (uint32_t i = 0; i < run->flipped_count; i++) {
+        if (strcmp(run->flipped[i], name) == 0) {
+            return;
+        }
+    }
+    cr_assert_lt(run->flipped_count, FLIPS_MAX);
+    snprintf(run->flipped[run->flipped_count++], FS_PATH_BYTES_MAX, "%s", name);
+}
+
+/* A refusal must be about damage that was injected: it names a flipped file (as its path, or in
+ * its message when it is about the log missing what a damaged snapshot held). */
+static void check_refusal_explained(const struct run *run, const struct storage_error *err)
+{
+    for (uint32_t i = 0; i < run->flipped_count; i++) {
+        if (strcmp(err->path, run->flipped[i]) == 0 || strstr(err->message, run->flipped[i])) {
+            return;
+        }
+    }
+    cr_assert_fail("seed %llu: refused naming no damaged file (%u flipped): %s",
+                   (unsigned long long)run->seed, run->flipped_count, err->message);
+}
 
 static void check_hard_state(struct run *run, const struct store_recovery *recovery)
 {
@@ -221,8 +296,10 @@ static void check_snapshot(struct run *run, const struct store_recovery *recover
     const struct snap_loaded *snap = &recovery->snapshot;
     struct model *m = &run->model;
     uint64_t index = snap->found ? snap->meta.index : 0;
+    const struct inflight *f = &run->inflight;
     bool is_acked = index == m->snap_index;
-    bool is_next = run->inflight.kind == OP_SNAPSHOT && index == run->inflight.first;
+    bool is_install = f->kind == OP_INSTALL && index == f->first;
+    bool is_next = (f->kind == OP_SNAPSHOT && index == f->first) || is_install;
     bool fallback = recovery->snapshot_report.damaged > 0 && index < m->snap_index;
     cr_assert(is_acked || is_next || fallback, "seed %llu: snapshot %llu, acknowledged %llu",
               (unsigned long long)run->seed, (unsigned long long)index,
@@ -234,9 +311,12 @@ static void check_snapshot(struct run *run, const struct store_recovery *recover
     if (snap->found) {
         static uint8_t data[400];
         uint32_t len = snap_data(index, snap->meta.term, data);
-        cr_assert(index > m->last || snap->meta.term == m->terms[index],
+        cr_assert(is_install || index > m->last || snap->meta.term == m->terms[index],
                   "seed %llu: snapshot term differs from its entry's",
                   (unsigned long long)run->seed);
+        if (is_install && !is_acked) { /* the in-flight install landed: the leader's term */
+            m->terms[index] = snap->meta.term;
+        }
         cr_assert_eq(snap->meta.data_len, len, "seed %llu", (unsigned long long)run->seed);
         cr_assert_eq(memcmp(snap->data, data, len), 0, "snapshot contents intact");
         cr_assert_eq(snap->meta.config_len, 3);
@@ -252,6 +332,9 @@ static uint64_t required_last(const struct run *run)
     const struct inflight *f = &run->inflight;
     if (f->kind == OP_TRUNCATE) {
         return f->first - 1 < run->model.last ? f->first - 1 : run->model.last;
+    }
+    if (f->kind == OP_INSTALL && !f->keeps_log && run->model.snap_index == f->first) {
+        return f->first; /* the install landed: the log after it may be discarded (X3) */
     }
     return run->model.last;
 }
@@ -323,19 +406,56 @@ static void check_log(struct run *run, const struct store_recovery *recovery)
     }
 }
 
+/* The process dies: a power loss (sim_fs_crash resolves every unsynced operation) or only the
+ * process (sim_fs_process_crash: unsynced operations stay pending and readable). */
+static void die(struct run *run, bool power_loss)
+{
+    store_close(run->store);
+    run->store = NULL;
+    if (power_loss) {
+        sim_fs_crash(run->sfs);
+    } else {
+        sim_fs_process_crash(run->sfs);
+        run->totals->process_crashes++;
+    }
+    run->totals->crashes++;
+}
+
+/* store_open, with a crash armed inside it on the first tries: recovery must survive its own
+ * crashes (a torn tail truncated halfway, a slot being rewritten, a temp file being removed). */
+static int open_with_crashes(struct run *run, struct store_recovery *recovery,
+                             struct storage_error *err)
+{
+    int rc = STORAGE_OK;
+    for (int attempt = 0; attempt < OPEN_TRIES; attempt++) {
+        bool cut = attempt + 1 < OPEN_TRIES && prng_chance(&run->workload, 0.25);
+        if (cut) {
+            sim_fs_power_cut_after(run->sfs, prng_below(&run->workload, 40));
+        }
+        rc = store_open(run->fs, DIR, &run->config, STORE_OPEN_CREATE, &run->store, recovery, err);
+        sim_fs_power_cut_cancel(run->sfs);
+        if (rc != STORAGE_EIO) {
+            return rc;
+        }
+        cr_assert(cut && !sim_fs_powered(run->sfs), "seed %llu: recovery failed: %s",
+                  (unsigned long long)run->seed, err->message);
+        run->totals->recovery_cuts++;
+        die(run, prng_chance(&run->workload, 0.5));
+    }
+    return rc;
+}
+
 static bool reopen(struct run *run)
 {
     struct store_recovery recovery;
     struct storage_error err;
     sim_fs_set_error_rates(run->sfs, 0, 0, 0); /* recovery itself runs without injected errors */
-    int rc =
-        store_open(run->fs, DIR, &run->config, STORE_OPEN_CREATE, &run->store, &recovery, &err);
+    int rc = open_with_crashes(run, &recovery, &err);
     if (rc != STORAGE_OK) {
         cr_assert(rc == STORAGE_ECORRUPT || rc == STORAGE_EFORMAT,
                   "seed %llu: recovery failed with %s: %s", (unsigned long long)run->seed,
                   storage_status_name(rc), err.message);
-        cr_assert_gt(run->flips, 0, "seed %llu: refused without any injected damage: %s",
-                     (unsigned long long)run->seed, err.message);
+        check_refusal_explained(run, &err);
         run->totals->corruption_refusals++;
         return false;
     }
@@ -354,12 +474,9 @@ static bool reopen(struct run *run)
     return true;
 }
 
-static bool crash(struct run *run)
+static bool crash(struct run *run, bool power_loss)
 {
-    store_close(run->store);
-    run->store = NULL;
-    sim_fs_crash(run->sfs);
-    run->totals->crashes++;
+    die(run, power_loss);
     return reopen(run);
 }
 
@@ -368,14 +485,13 @@ static bool step(struct run *run)
 {
     uint64_t dice = prng_below(&run->workload, 100);
     if (dice < 8) {
-        return crash(run);
+        return crash(run, dice < 5);
     }
     if (dice < 10) {
         char path[FS_PATH_BYTES_MAX];
         uint64_t offset = 0;
         if (sim_fs_corrupt_random(run->sfs, DIR, path, &offset) == FS_OK) {
-            run->flips++;
-            run->totals->flips++;
+            record_flip(run, path);
         }
         return true;
     }
@@ -384,31 +500,37 @@ static bool step(struct run *run)
         sim_fs_power_cut_after(run->sfs, prng_below(&run->workload, 24));
     }
     uint64_t which = prng_below(&run->workload, 100);
-    int rc = which < 55   ? do_append(run)
-             : which < 65 ? do_truncate(run)
-             : which < 88 ? do_hard_state(run)
-                          : do_snapshot(run);
+    struct storage_error err;
+    storage_error_clear(&err);
+    int rc = which < 55   ? do_append(run, &err)
+             : which < 65 ? do_truncate(run, &err)
+             : which < 85 ? do_hard_state(run, &err)
+             : which < 95 ? do_snapshot(run, &err)
+                          : do_install(run, &err);
     sim_fs_power_cut_cancel(run->sfs);
     if (rc == STORAGE_OK) {
         run->inflight.kind = OP_NONE;
         return true;
     }
     if (rc == STORAGE_ECORRUPT) { /* an operation read damaged data (a truncation's scan) */
-        cr_assert_gt(run->flips, 0, "seed %llu: corruption without any injected damage",
-                     (unsigned long long)run->seed);
+        check_refusal_explained(run, &err);
         run->totals->corruption_refusals++;
         store_close(run->store);
         run->store = NULL;
         return false;
     }
-    cr_assert(rc == STORAGE_EIO || rc == STORAGE_EFAILED, "seed %llu: unexpected %s",
-              (unsigned long long)run->seed, storage_status_name(rc));
+    cr_assert(rc == STORAGE_EIO || rc == STORAGE_EFAILED, "seed %llu: unexpected %s: %s",
+              (unsigned long long)run->seed, storage_status_name(rc), err.message);
+    bool power_loss = prng_chance(&run->workload, 0.5);
     if (sim_fs_powered(run->sfs)) {
         run->totals->error_crashes++; /* an injected I/O error: the node restarts */
+        /* after a failed file sync the page cache may show data the disk never got (Linux): the
+         * node must not trust it, so only a power loss (or a reboot) restarts it soundly */
+        power_loss = power_loss || (err.fs.op != NULL && strcmp(err.fs.op, "sync") == 0);
     } else {
-        run->totals->cut_crashes++;
+        run->totals->cut_crashes++; /* power cut or killed inside the call */
     }
-    return crash(run);
+    return crash(run, power_loss);
 }
 
 static void run_seed(uint64_t seed, struct totals *totals)
@@ -438,8 +560,8 @@ static void run_seed(uint64_t seed, struct totals *totals)
         }
     }
     if (run->store != NULL) {
-        /* a final crash and recovery always checks the end state */
-        crash(run);
+        /* a final power loss and recovery always checks the end state */
+        crash(run, true);
     }
     store_close(run->store);
     sim_fs_destroy(run->sfs);
@@ -459,11 +581,13 @@ Test(crash, acknowledged_data_survives_or_damage_is_reported, .timeout = 120)
     for (uint64_t seed = 1; seed <= runs; seed++) {
         run_seed(seed, &totals);
     }
-    cr_log_info("crashes %llu (cut inside a call %llu, after an injected error %llu), torn tails "
+    cr_log_info("crashes %llu (process only %llu; cut inside a call %llu, inside recovery %llu, "
+                "after an injected error %llu), torn tails "
                 "%llu, in-flight landed %llu / lost %llu, flips %llu (refused %llu, survived %llu, "
                 "hard-state slot repairs %llu, snapshot fallbacks %llu), appends %llu, "
-                "truncations %llu, snapshots %llu, hard states %llu",
-                (unsigned long long)totals.crashes, (unsigned long long)totals.cut_crashes,
+                "truncations %llu, snapshots %llu, hard states %llu, installs %llu",
+                (unsigned long long)totals.crashes, (unsigned long long)totals.process_crashes,
+                (unsigned long long)totals.cut_crashes, (unsigned long long)totals.recovery_cuts,
                 (unsigned long long)totals.error_crashes, (unsigned long long)totals.torn_tails,
                 (unsigned long long)totals.inflight_landed,
                 (unsigned long long)totals.inflight_lost, (unsigned long long)totals.flips,
@@ -471,9 +595,11 @@ Test(crash, acknowledged_data_survives_or_damage_is_reported, .timeout = 120)
                 (unsigned long long)totals.flips_survived, (unsigned long long)totals.slot_repairs,
                 (unsigned long long)totals.snapshot_fallbacks, (unsigned long long)totals.appends,
                 (unsigned long long)totals.truncations, (unsigned long long)totals.snapshots,
-                (unsigned long long)totals.hard_states);
+                (unsigned long long)totals.hard_states, (unsigned long long)totals.installs);
     /* The test must have exercised what it claims to check. */
     cr_assert_gt(totals.cut_crashes, 100);
+    cr_assert_gt(totals.process_crashes, 100);
+    cr_assert_gt(totals.recovery_cuts, 100);
     cr_assert_gt(totals.error_crashes, 10);
     cr_assert_gt(totals.torn_tails, 10);
     cr_assert_gt(totals.inflight_landed, 10);
@@ -482,6 +608,7 @@ Test(crash, acknowledged_data_survives_or_damage_is_reported, .timeout = 120)
     cr_assert_gt(totals.flips_survived, 10);
     cr_assert_gt(totals.truncations, 100);
     cr_assert_gt(totals.snapshots, 100);
+    cr_assert_gt(totals.installs, 100);
     cr_assert_gt(totals.slot_repairs, 0);
     cr_assert_gt(totals.snapshot_fallbacks, 0);
 }

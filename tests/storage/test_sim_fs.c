@@ -98,6 +98,26 @@ Test(sim_fs, crash_unsynced_write_lost)
     sim_fs_destroy(sfs);
 }
 
+/* Invariant: a lost write past the end of file may still have grown the size: the file then
+ * reads zeros where the data would have been (some file systems after a crash). */
+Test(sim_fs, crash_lost_extending_write_may_leave_zeros)
+{
+    struct script s = { .values = { 0, 1 }, .count = 2 }; /* fate lost, then the size grew */
+    struct sim_fs *sfs = scripted_fs(&s);
+    struct fs *fs = sim_fs_fs(sfs);
+    make_durable(fs);
+    append_b(fs, 1024);
+    sim_fs_crash(sfs);
+    uint8_t buf[2048];
+    cr_assert_eq(test_read_file(fs, "f", buf, sizeof(buf)), 2048);
+    cr_assert_eq(buf[1023], 'a');
+    cr_assert_eq(buf[1024], 0);
+    cr_assert_eq(buf[2047], 0);
+    cr_assert_eq(sim_fs_stats(sfs)->writes_lost, 1);
+    cr_assert_eq(s.kinds[1], SIM_FS_CHOICE_TORN_TAIL);
+    sim_fs_destroy(sfs);
+}
+
 /* Invariant: an unsynced write resolved as applied survives whole. */
 Test(sim_fs, crash_unsynced_write_kept)
 {
@@ -279,6 +299,43 @@ Test(sim_fs, handles_are_stale_after_crash)
     cr_assert_eq(fs_read(file, 0, &c, 1, &got), FS_ESTALE);
     cr_assert_eq(fs_close(file), FS_OK);
     sim_fs_destroy(sfs);
+}
+
+/* Invariant: a process crash (the machine keeps running) kills the handles and nothing else:
+ * pending writes and directory entries stay visible and pending, so a sync by the restarted
+ * process makes them durable, while without one a power loss can still drop them. */
+Test(sim_fs, process_crash_keeps_pending_operations_pending)
+{
+    for (int synced_after = 0; synced_after < 2; synced_after++) {
+        struct script s = { .count = 0 }; /* every fate 0: lost */
+        struct sim_fs *sfs = scripted_fs(&s);
+        struct fs *fs = sim_fs_fs(sfs);
+        make_durable(fs);
+        struct fs_file *file = open_file(fs, "f", 0);
+        cr_assert_eq(fs_write(file, 1024, "x", 1), FS_OK);
+        sim_fs_power_cut_after(sfs, 0);
+        cr_assert_eq(fs_mkdir(fs, "d"), FS_EPOWER, "the cut call is issued, then the process dies");
+        sim_fs_process_crash(sfs);
+        cr_assert(sim_fs_powered(sfs));
+        char c;
+        size_t got;
+        cr_assert_eq(fs_read(file, 0, &c, 1, &got), FS_ESTALE);
+        cr_assert_eq(fs_close(file), FS_OK);
+        cr_assert_eq(sim_fs_pending_count(sfs), 2, "the write and the mkdir are still pending");
+        cr_assert_eq(file_size(fs, "f"), 1025, "reads show the unsynced write");
+        cr_assert_eq(fs_mkdir(fs, "d"), FS_EEXIST, "and the unsynced directory");
+        if (synced_after) {
+            file = open_file(fs, "f", 0);
+            cr_assert_eq(fs_sync(file), FS_OK);
+            fs_close(file);
+            cr_assert_eq(fs_sync_dir(fs, "/"), FS_OK);
+        }
+        sim_fs_crash(sfs);
+        cr_assert_eq(file_size(fs, "f"), synced_after ? 1025 : 1024);
+        cr_assert_eq(fs_mkdir(fs, "d"), synced_after ? FS_EEXIST : FS_OK);
+        cr_assert_eq(sim_fs_stats(sfs)->process_crashes, 1);
+        sim_fs_destroy(sfs);
+    }
 }
 
 /* Invariant: injected errors happen at their rate; a zero rate draws nothing from the chooser. */

@@ -183,7 +183,7 @@ Test(snap, load_P5_temps_ignored_prune_keeps_newest)
     check_loaded(&loaded, 50, 1);
     cr_assert_eq(recovery.temp_files, 1);
     snap_loaded_free(&loaded);
-    cr_assert_eq(snap_prune(env.fs, DIR, 2, &err), STORAGE_OK);
+    cr_assert_eq(snap_prune(env.fs, DIR, 2, NULL, 0, &err), STORAGE_OK);
     cr_assert_eq(snap_load_newest(env.fs, DIR, UINT64_MAX, &loaded, &recovery, &err), STORAGE_OK);
     cr_assert_eq(recovery.files, 2);
     cr_assert_eq(recovery.temp_files, 0);

@@ -251,6 +251,33 @@ Test(wal, append_refuses_gaps_and_term_regression)
     env_fini(&env);
 }
 
+/* Invariant: a batch that would need more segments than segments_max is refused whole with
+ * STORAGE_ELIMIT and writes nothing, so the caller can compact and retry the same batch. */
+Test(wal, append_over_segments_max_writes_nothing)
+{
+    struct env env;
+    env_init(&env, 1024);
+    env.config.segments_max = 3;
+    struct wal *wal = open_ready(&env, 1, NULL);
+    append_range(wal, 1, 20, 1); /* fills the first segment and part of the second */
+    cr_assert_eq(wal_segment_count(wal), 2);
+    uint64_t digest = sim_fs_digest(env.sfs);
+    static uint8_t data[40][128];
+    struct wal_entry entries[40];
+    for (uint64_t i = 0; i < 40; i++) {
+        entries[i] = (struct wal_entry){ .index = 21 + i, .term = 1, .data = data[i] };
+        entries[i].data_len = payload(21 + i, 1, data[i]);
+    }
+    struct storage_error err;
+    cr_assert_eq(wal_append(wal, entries, 40, &err), STORAGE_ELIMIT, "%s", err.message);
+    cr_assert(strstr(err.message, "segments_max") != NULL, "%s", err.message);
+    cr_assert_eq(wal_last_index(wal), 20, "no part of the batch was written");
+    cr_assert_eq(sim_fs_digest(env.sfs), digest);
+    cr_assert_eq(wal_append(wal, entries, 3, &err), STORAGE_OK, "%s", err.message);
+    wal_close(wal);
+    env_fini(&env);
+}
+
 static uint64_t term_after_truncation(uint64_t index)
 {
     return index < 95 ? 1 : 2;
@@ -384,6 +411,26 @@ Test(wal, posix_backend_roundtrip)
     test_tmpdir_remove(dir);
 }
 
+/* Invariant: a failed read during recovery names the segment and the offset it was reading. */
+Test(wal, read_errors_name_file_and_offset)
+{
+    struct env env;
+    env_init(&env, 1 << 20);
+    struct wal *wal = open_ready(&env, 1, NULL);
+    append_range(wal, 1, 5, 1);
+    wal_close(wal);
+    sim_fs_set_error_rates(env.sfs, SIM_FS_PPM, 0, 0);
+    struct storage_error err;
+    cr_assert_eq(wal_open(env.fs, DIR, &env.config, 1, &wal, NULL, &err), STORAGE_EIO);
+    char path[FS_PATH_BYTES_MAX];
+    segment_path(1, path);
+    cr_assert_str_eq(err.path, path, "%s", err.message);
+    cr_assert_eq(err.offset, 0, "%s", err.message);
+    cr_assert(strstr(err.message, "offset 0") != NULL, "%s", err.message);
+    cr_assert_str_eq(err.fs.op, "read");
+    env_fini(&env);
+}
+
 /* ---- recovery decision table: one test per row ---- */
 
 /* Row D1: no segment: a fresh log at base_index; repair creates the first segment there. */
@@ -417,16 +464,25 @@ Test(wal, recovery_D2_temp_files_removed_by_repair)
     struct wal *wal = open_ready(&env, 1, NULL);
     append_range(wal, 1, 5, 1);
     wal_close(wal);
-    test_write_file(env.fs, DIR "/wal-0000000000000006.seg.tmp", "partial", 7);
+    /* more than one removal pass holds (64 names each) */
+    for (uint64_t i = 0; i < 150; i++) {
+        char name[FS_NAME_BYTES_MAX];
+        char path[FS_PATH_BYTES_MAX];
+        wal_segment_name(name, sizeof(name), 6 + i);
+        strcat(name, ".tmp");
+        cr_assert_eq(fs_path_join(path, DIR, name), FS_OK);
+        test_write_file(env.fs, path, "partial", 7);
+    }
     struct wal_recovery recovery;
     struct storage_error err;
     cr_assert_eq(wal_open(env.fs, DIR, &env.config, 1, &wal, &recovery, &err), STORAGE_OK);
-    cr_assert_eq(recovery.temp_files, 1);
+    cr_assert_eq(recovery.temp_files, 150);
     struct fs_file *file = NULL;
     cr_assert_eq(fs_open(env.fs, DIR "/wal-0000000000000006.seg.tmp", 0, &file), FS_OK);
     fs_close(file);
-    cr_assert_eq(wal_repair(wal, &err), STORAGE_OK);
+    cr_assert_eq(wal_repair(wal, &err), STORAGE_OK, "%s", err.message);
     cr_assert_eq(fs_open(env.fs, DIR "/wal-0000000000000006.seg.tmp", 0, &file), FS_ENOENT);
+    cr_assert_eq(fs_open(env.fs, DIR "/wal-000000000000009b.seg.tmp", 0, &file), FS_ENOENT);
     check_log(wal, 1, 5, term_one);
     wal_close(wal);
     env_fini(&env);
@@ -471,18 +527,24 @@ static void three_segments(struct env *env, uint64_t firsts[3])
     cr_assert_eq(found, 3);
 }
 
-/* Row S1: a segment shorter than its header is corruption at offset 0. */
+/* Row S1: a segment shorter than its header, zero-length included, is corruption at offset 0,
+ * wherever it is (segments are renamed into place only once complete). */
 Test(wal, recovery_S1_short_segment)
 {
-    struct env env;
-    env_init(&env, 2048);
-    uint64_t firsts[3];
-    three_segments(&env, firsts);
-    char path[FS_PATH_BYTES_MAX];
-    segment_path(firsts[1], path);
-    truncate_file(&env, path, 30);
-    expect_refused(&env, STORAGE_ECORRUPT, path, 0);
-    env_fini(&env);
+    uint64_t sizes[] = { 30, 0 };
+    for (int position = 1; position < 3; position++) {
+        for (int i = 0; i < 2; i++) {
+            struct env env;
+            env_init(&env, 2048);
+            uint64_t firsts[3];
+            three_segments(&env, firsts);
+            char path[FS_PATH_BYTES_MAX];
+            segment_path(firsts[position], path);
+            truncate_file(&env, path, sizes[i]);
+            expect_refused(&env, STORAGE_ECORRUPT, path, 0);
+            env_fini(&env);
+        }
+    }
 }
 
 /* Row S2: a file named like a segment without the magic is foreign: format error. */
@@ -543,25 +605,46 @@ Test(wal, recovery_S5_name_mismatch)
     env_fini(&env);
 }
 
-/* Row S6: an index gap between segments (a missing middle segment) is corruption. */
-Test(wal, recovery_S6_index_gap_between_segments)
+/* Row S6: a segment whose (valid) header does not continue the previous segment is corruption
+ * naming both files: a gap (a missing middle segment), an overlap (a segment starting inside the
+ * previous one), and an empty segment that is not the last (the next starts after a gap). */
+Test(wal, recovery_S6_segment_not_continuing_the_previous)
 {
-    struct env env;
-    env_init(&env, 2048);
-    uint64_t firsts[3];
-    three_segments(&env, firsts);
-    char path[FS_PATH_BYTES_MAX];
-    segment_path(firsts[1], path);
-    cr_assert_eq(fs_unlink(env.fs, path), FS_OK);
-    cr_assert_eq(fs_sync_dir(env.fs, DIR), FS_OK);
-    char next[FS_PATH_BYTES_MAX];
-    segment_path(firsts[2], next);
-    expect_refused(&env, STORAGE_ECORRUPT, next, 16);
-    struct wal *wal = NULL;
-    struct storage_error err;
-    wal_open(env.fs, DIR, &env.config, 1, &wal, NULL, &err);
-    cr_assert(strstr(err.message, "gap") != NULL, "%s", err.message);
-    env_fini(&env);
+    for (int variant = 0; variant < 3; variant++) {
+        struct env env;
+        env_init(&env, 2048);
+        uint64_t firsts[3];
+        three_segments(&env, firsts);
+        char path[FS_PATH_BYTES_MAX];
+        char previous[FS_PATH_BYTES_MAX];
+        char offending[FS_PATH_BYTES_MAX];
+        segment_path(firsts[1], path);
+        if (variant == 0) { /* gap */
+            cr_assert_eq(fs_unlink(env.fs, path), FS_OK);
+            cr_assert_eq(fs_sync_dir(env.fs, DIR), FS_OK);
+            segment_path(firsts[0], previous);
+            segment_path(firsts[2], offending);
+        } else if (variant == 1) { /* overlap: a valid segment starting inside segment 0 */
+            uint8_t header[WAL_SEGMENT_HEADER_BYTES];
+            wal_segment_header_encode(header, firsts[1] - 1);
+            segment_path(firsts[1] - 1, offending);
+            test_write_file(env.fs, offending, header, sizeof(header));
+            cr_assert_eq(fs_sync_dir(env.fs, DIR), FS_OK);
+            segment_path(firsts[0], previous);
+        } else { /* the middle segment emptied down to its header */
+            truncate_file(&env, path, WAL_SEGMENT_HEADER_BYTES);
+            segment_path(firsts[1], previous);
+            segment_path(firsts[2], offending);
+        }
+        expect_refused(&env, STORAGE_ECORRUPT, offending, 16);
+        struct wal *wal = NULL;
+        struct storage_error err;
+        wal_open(env.fs, DIR, &env.config, 1, &wal, NULL, &err);
+        cr_assert(strstr(err.message, variant == 1 ? "overlap" : "gap") != NULL, "%s", err.message);
+        cr_assert(strstr(err.message, previous) != NULL, "names the previous file: %s",
+                  err.message);
+        env_fini(&env);
+    }
 }
 
 /* Row R1: a log ending at a record boundary opens with no repair. */

@@ -189,6 +189,27 @@ Test(kv_session, eviction_is_lru_by_index)
     kvt_free(&t);
 }
 
+/* Invariant: a stale command also counts as use of its session (so a client still retrying is
+ * not the one evicted): touch the oldest session with a stale number, then register one more. */
+Test(kv_session, stale_command_counts_as_use)
+{
+    struct kv_limits limits = kv_limits_default();
+    limits.sessions_max = 2;
+    struct kvt t = kvt_make(&limits);
+    uint64_t a = kvt_register(&t);
+    uint64_t b = kvt_register(&t);
+    kvt_apply(&t, kv_command_put(a, 2, KVS("n"), KVS("a2")));
+    kvt_apply(&t, kv_command_put(b, 1, KVS("n"), KVS("b1")));
+    /* a was last used before b; a stale number from a makes it the most recently used */
+    struct kv_applied stale = kvt_apply(&t, kv_command_put(a, 1, KVS("n"), KVS("a1")));
+    cr_assert_eq(stale.result.status, KV_STATUS_SESSION_STALE);
+    kvt_register(&t); /* evicts b, not a */
+    cr_assert_eq(kvt_apply(&t, kv_command_get(b, 2, KVS("n"))).result.status,
+                 KV_STATUS_SESSION_UNKNOWN);
+    cr_assert_eq(kvt_apply(&t, kv_command_get(a, 3, KVS("n"))).result.status, KV_STATUS_OK);
+    kvt_free(&t);
+}
+
 /* Invariant: with many sessions the table stays bounded and the survivors are exactly the most
  * recently used ones. */
 Test(kv_session, eviction_keeps_most_recent)

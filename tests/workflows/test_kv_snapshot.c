@@ -264,6 +264,9 @@ Test(kv_snapshot, crafted_sessions_rejected)
           KV_ERROR_BAD_FIELD,
           "remembered a stale answer" },
         { { { b_at + 16, 8, 3 } }, KV_ERROR_BAD_FIELD, "two sessions used at one index" },
+        /* the remembered result's index (result byte 5) must lie in (id, last used] */
+        { { { a_at + 28 + 5, 8, 1 } }, KV_ERROR_BAD_FIELD, "answered at the register's index" },
+        { { { a_at + 28 + 5, 8, 4 } }, KV_ERROR_BAD_FIELD, "answered after the last use" },
     };
     struct kvt target = kvt_make(NULL);
     expect_crafted_rejected(target.kv, good, len, crafted, sizeof(crafted) / sizeof(crafted[0]));

@@ -177,6 +177,23 @@ Test(wf_command, bad_headers_and_fields)
     expect_decode_error(NULL, 0, "command.tag: truncated at byte 0 (1 bytes needed, 0 left)");
 }
 
+/* Invariant: decoding is canonical: a string field with a NUL byte inside is refused, never
+ * read as its prefix (which would accept several encodings of one command, and let a snapshot
+ * restore into a state whose snapshot differs from the bytes it came from). */
+Test(wf_command, nul_inside_a_string_is_refused)
+{
+    uint8_t buf[WF_COMMAND_SMALL_BYTES_MAX];
+    struct wf_command pause = sample(WF_CMD_PAUSE);
+    size_t len = encode(&pause, buf, sizeof(buf));
+    cr_assert_eq(buf[11], 3, "the workflow id \"w-1\" starts at byte 12");
+    buf[13] = '\0'; /* "w\0" "1" */
+    expect_decode_error(buf, len, "command.workflow_id: NUL byte at byte 13");
+    struct wf_command fail = sample(WF_CMD_FAIL_ATTEMPT);
+    len = encode(&fail, buf, sizeof(buf));
+    buf[len - 1] = '\0'; /* "gateway_timeou\0" */
+    expect_decode_error(buf, len, "command.error_kind: NUL byte at byte 36");
+}
+
 /* Invariant: a submit whose definition is invalid or belongs to another id is rejected, naming
  * the definition field; the encoder refuses what the decoder would. */
 Test(wf_command, submit_definition_is_validated)

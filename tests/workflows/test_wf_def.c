@@ -269,6 +269,57 @@ Test(wf_def, canonical_form)
     cr_assert_eq(def_b->tasks[0].retry.multiplier_permille, 1500);
 }
 
+/* Two tasks, every field given: VARIANT(...) changes exactly one of them. */
+#define DEF_WITH(id, b_id, kind, params, deps, attempts, initial, mult, max, kinds, lease)         \
+    "{\"id\":\"" id "\",\"tasks\":[{\"id\":\"a\",\"kind\":\"k\"},{\"id\":\"" b_id                  \
+    "\",\"kind\":\"" kind "\",\"params\":" params ",\"deps\":" deps ",\"retry\":{"                 \
+    "\"max_attempts\":" attempts ",\"initial_backoff_ms\":" initial ",\"multiplier\":" mult        \
+    ",\"max_backoff_ms\":" max ",\"non_retryable\":" kinds "},\"lease_timeout_ms\":" lease "}]}"
+#define BASE_DEF                                                                                   \
+    DEF_WITH("w", "b", "k2", "{\"n\":1}", "[\"a\"]", "4", "100", "1.5", "900", "[\"x\"]", "700")
+
+/* Invariant: idempotent submit compares whole definitions: equality and the definition hash
+ * (which the state hash uses in its place) both see a change to any one field, so a resubmit
+ * that differs anywhere is a conflict, never the existing run. */
+Test(wf_def, equality_and_hash_see_every_field)
+{
+    const char *variants[] = {
+        DEF_WITH("v", "b", "k2", "{\"n\":1}", "[\"a\"]", "4", "100", "1.5", "900", "[\"x\"]",
+                 "700"),
+        DEF_WITH("w", "c", "k2", "{\"n\":1}", "[\"a\"]", "4", "100", "1.5", "900", "[\"x\"]",
+                 "700"),
+        DEF_WITH("w", "b", "k3", "{\"n\":1}", "[\"a\"]", "4", "100", "1.5", "900", "[\"x\"]",
+                 "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":2}", "[\"a\"]", "4", "100", "1.5", "900", "[\"x\"]",
+                 "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":1}", "[]", "4", "100", "1.5", "900", "[\"x\"]", "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":1}", "[\"a\"]", "5", "100", "1.5", "900", "[\"x\"]",
+                 "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":1}", "[\"a\"]", "4", "101", "1.5", "900", "[\"x\"]",
+                 "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":1}", "[\"a\"]", "4", "100", "1.6", "900", "[\"x\"]",
+                 "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":1}", "[\"a\"]", "4", "100", "1.5", "901", "[\"x\"]",
+                 "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":1}", "[\"a\"]", "4", "100", "1.5", "900", "[\"y\"]",
+                 "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":1}", "[\"a\"]", "4", "100", "1.5", "900", "[]", "700"),
+        DEF_WITH("w", "b", "k2", "{\"n\":1}", "[\"a\"]", "4", "100", "1.5", "900", "[\"x\"]",
+                 "701"),
+        "{\"id\":\"w\",\"tasks\":[{\"id\":\"a\",\"kind\":\"k\"}]}",
+    };
+    expect_ok(BASE_DEF, def_a);
+    expect_ok(BASE_DEF, def_b);
+    cr_assert(wf_def_equal(def_a, def_b));
+    cr_assert_eq(wf_def_hash(def_a), wf_def_hash(def_b));
+    for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+        expect_ok(variants[i], def_b);
+        cr_assert_not(wf_def_equal(def_a, def_b), "variant %zu equal: %s", i, variants[i]);
+        cr_assert_not(wf_def_equal(def_b, def_a), "variant %zu equal: %s", i, variants[i]);
+        cr_assert_neq(wf_def_hash(def_a), wf_def_hash(def_b), "variant %zu: %s", i, variants[i]);
+    }
+}
+
 /* Invariant: the binary form round-trips, and decoding untrusted bytes never crashes: every
  * truncation is an error naming the definition field. */
 Test(wf_def, binary_round_trip_and_truncation)
@@ -339,4 +390,22 @@ Test(wf_def, backoff_arithmetic)
     cr_assert_eq(wf_retry_backoff_ms(&policy, 16), WF_DURATION_MS_MAX, "saturates, no overflow");
     policy.initial_backoff_ms = 0;
     cr_assert_eq(wf_retry_backoff_ms(&policy, 5), 0);
+    /* Short backoffs grow too: truncating to whole milliseconds at every step would keep 1 ms
+     * times 1.5 at 1 ms forever, and 3 ms times 1.5 three times at 9 instead of 10 (10.125). */
+    policy = (struct wf_retry_policy){
+        .max_attempts = 16,
+        .initial_backoff_ms = 1,
+        .multiplier_permille = 1500,
+        .max_backoff_ms = 1000,
+    };
+    const uint64_t slow[] = { 1, 1, 2, 3, 5, 7, 11, 17, 25, 38 }; /* floor(1.5^(n-1)) */
+    for (uint32_t n = 1; n <= 10; n++) {
+        cr_assert_eq(wf_retry_backoff_ms(&policy, n), slow[n - 1], "after attempt %u", n);
+    }
+    policy.initial_backoff_ms = 3;
+    cr_assert_eq(wf_retry_backoff_ms(&policy, 4), 10);
+    policy.multiplier_permille = 1001; /* 1.001^15 = 1.015: 1015.1 ms from 1000 */
+    policy.initial_backoff_ms = 1000;
+    policy.max_backoff_ms = 2000;
+    cr_assert_eq(wf_retry_backoff_ms(&policy, 16), 1015);
 }

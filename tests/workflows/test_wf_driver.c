@@ -121,20 +121,17 @@ static void on_started(struct wfd *driver, const struct wf_command *command)
     }
 }
 
-struct wf_result wfd_propose(struct wfd *driver, struct wf_command *command)
+struct wf_result wfd_propose_bytes(struct wfd *driver, const uint8_t *bytes, size_t len)
 {
-    static uint8_t buffer[WF_COMMAND_BYTES_MAX];
-    struct wf_error error;
-    wf_command_stamp(command, driver->now_ms);
-    size_t len = wf_command_encode(command, buffer, sizeof(buffer), &error);
-    assert(len > 0);
     assert(driver->log_count < WFD_LOG_MAX);
     struct wfd_entry *entry = &driver->log[driver->log_count++];
     entry->index = driver->next_index++;
     entry->len = len;
-    entry->bytes = malloc(len);
+    entry->bytes = malloc(len > 0 ? len : 1);
     assert(entry->bytes != NULL);
-    memcpy(entry->bytes, buffer, len);
+    if (len > 0) {
+        memcpy(entry->bytes, bytes, len);
+    }
     struct wf_result result;
     wf_state_apply(driver->state, entry->index, entry->bytes, len, &result);
     entry->hash = wf_state_hash(driver->state);
@@ -146,6 +143,17 @@ struct wf_result wfd_propose(struct wfd *driver, struct wf_command *command)
     driver->duplicates += result.duplicate ? 1 : 0;
     driver->transitions += result.transitions;
     check_invariants(driver);
+    return result;
+}
+
+struct wf_result wfd_propose(struct wfd *driver, struct wf_command *command)
+{
+    static uint8_t buffer[WF_COMMAND_BYTES_MAX];
+    struct wf_error error;
+    wf_command_stamp(command, driver->now_ms);
+    size_t len = wf_command_encode(command, buffer, sizeof(buffer), &error);
+    assert(len > 0);
+    struct wf_result result = wfd_propose_bytes(driver, buffer, len);
     if (command->type == WF_CMD_START_ATTEMPT && result.status == WF_OK) {
         on_started(driver, command);
     }

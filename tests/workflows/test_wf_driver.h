@@ -113,6 +113,9 @@ enum wf_status wfd_submit_json(struct wfd *driver, const char *json);
 /* Stamps, encodes, logs and applies one command now; returns the result. */
 struct wf_result wfd_propose(struct wfd *driver, struct wf_command *command);
 
+/* Logs and applies raw payload bytes (a malformed entry, say) now; returns the result. */
+struct wf_result wfd_propose_bytes(struct wfd *driver, const uint8_t *bytes, size_t len);
+
 /* Runs until nothing is left to do (time stays) or the next event is after until_ms (time moves
  * to until_ms), or a violation; returns the steps taken. */
 uint32_t wfd_run(struct wfd *driver, uint64_t until_ms);

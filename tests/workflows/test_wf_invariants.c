@@ -109,29 +109,73 @@ Test(wf_invariants, attempts_bounded)
                            "policy allows 3");
 }
 
+/* attempts_bounded: a task that may still start has an attempt left. */
+Test(wf_invariants, attempts_bounded_ready_needs_an_attempt_left)
+{
+    struct wf_run *run = hello(150); /* transform running attempt 1 of 3 */
+    struct wf_task_run *transform = &run->tasks[1];
+    transform->attempt_log[0].outcome = WF_ATTEMPT_FAILED;
+    strcpy(transform->attempt_log[0].error_kind, "boom");
+    transform->attempt_log[0].ended_ms = driver->state->clock_ms;
+    set_task_state(run, 1, WF_TASK_READY);
+    struct wf_violation violation;
+    cr_assert(wf_inv_check_state(driver->state, &violation), "%s", violation.text);
+    run->def.tasks[1].retry.max_attempts = 1;
+    expect_state_violation("attempts_bounded: workflow 'hello' task 'transform' is Ready after 1 "
+                           "of 1 attempts");
+}
+
+/* ready_once_unblocked: a live workflow's task waiting on dependencies that all completed. */
+Test(wf_invariants, ready_once_unblocked)
+{
+    struct wf_run *run = hello(50); /* fetch running, transform pending */
+    struct wf_task_run *fetch = &run->tasks[0];
+    fetch->attempt_log[0].outcome = WF_ATTEMPT_COMPLETED;
+    fetch->attempt_log[0].ended_ms = driver->state->clock_ms;
+    fetch->completed_ms = driver->state->clock_ms;
+    set_task_state(run, 0, WF_TASK_COMPLETED);
+    expect_state_violation("ready_once_unblocked: workflow 'hello' (Running) task 'transform' is "
+                           "Pending with every dependency Completed");
+    set_workflow_state(run, WF_WORKFLOW_CANCELLED); /* its tasks froze: no longer checked */
+    struct wf_violation violation;
+    cr_assert(wf_inv_check_state(driver->state, &violation), "%s", violation.text);
+}
+
 /* attempt_history: an open attempt that is not the last, a Running task without an open attempt,
- * a closed attempt ending before it started, a retry pending on a task that never ran. */
+ * a closed attempt ending before it started, a retry pending on a task that never ran, an error
+ * kind its outcome cannot have. */
 Test(wf_invariants, attempt_history)
 {
     struct wf_run *run = hello(150);
     struct wf_task_run *transform = &run->tasks[1];
     transform->attempt_log[0].outcome = WF_ATTEMPT_EXPIRED;
+    strcpy(transform->attempt_log[0].error_kind, WF_ERROR_KIND_LEASE_EXPIRED);
     transform->attempt_log[0].ended_ms = driver->state->clock_ms;
     expect_state_violation("attempt_history: workflow 'hello' (Running) task 'transform' is "
                            "Running with no open last attempt");
     transform->attempt_log[0].outcome = WF_ATTEMPT_OPEN;
     transform->attempt_log[0].ended_ms = 0;
+    transform->attempt_log[0].error_kind[0] = '\0';
     transform->attempt_log[1] = transform->attempt_log[0];
     transform->attempts = 2;
     expect_state_violation("attempt_history: workflow 'hello' task 'transform' attempt 1 is open "
                            "but a later attempt started");
     transform->attempts = 1;
-    run->tasks[0].attempt_log[0].ended_ms = run->tasks[0].attempt_log[0].started_ms - 1;
+    struct wf_attempt *fetch = &run->tasks[0].attempt_log[0];
+    struct wf_attempt kept = *fetch;
+    fetch->started_ms = 50; /* ended 49, when the task completed: only the order is wrong */
+    fetch->ended_ms = 49;
+    run->tasks[0].completed_ms = 49;
     expect_state_violation("attempt_history: workflow 'hello' task 'fetch' attempt 1");
-    run->tasks[0].attempt_log[0].ended_ms = run->tasks[0].completed_ms;
+    *fetch = kept;
+    run->tasks[0].completed_ms = kept.ended_ms;
     run->tasks[2].retry_pending = true;
     expect_state_violation("attempt_history: workflow 'hello' task 'store' is Pending after 0 "
                            "attempts with retry_pending 1");
+    run->tasks[2].retry_pending = false;
+    strcpy(run->tasks[0].attempt_log[0].error_kind, "timeout");
+    expect_state_violation("attempt_history: workflow 'hello' task 'fetch' attempt 1 is completed "
+                           "with error kind 'timeout'");
 }
 
 static void expect_progress_violation(const char *prefix)
@@ -179,6 +223,7 @@ Test(wf_invariants, retries_are_progress_not_regression)
     set_task_state(run, 1, WF_TASK_PENDING);
     transform->retry_pending = true;
     transform->attempt_log[0].outcome = WF_ATTEMPT_FAILED;
+    strcpy(transform->attempt_log[0].error_kind, "boom");
     transform->attempt_log[0].ended_ms = driver->state->clock_ms;
     cr_assert(wf_inv_check_progress(driver->before, driver->state, &violation), "%s",
               violation.text);

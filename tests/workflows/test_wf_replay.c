@@ -185,9 +185,9 @@ Test(wf_replay, same_inputs_same_log_same_hash)
     wfd_destroy(b);
 }
 
-/* Bad snapshots: truncated, bit-flipped (with and without a recomputed checksum) or too large
- * for the state are refused with the field named and leave an empty state; none crash, and any
- * that is accepted satisfies every state invariant. */
+/* Bad snapshots: truncated, damaged (with and without a recomputed checksum) or too large for
+ * the state are refused with the field named and leave an empty state; none crash, and any that
+ * is accepted satisfies every state invariant and is canonical (its snapshot is the same bytes). */
 Test(wf_replay, corrupt_snapshots_are_refused)
 {
     struct wfd *driver = run_workload(7);
@@ -209,9 +209,12 @@ Test(wf_replay, corrupt_snapshots_are_refused)
     struct prng prng;
     prng_seed(&prng, 99);
     uint32_t accepted = 0;
-    for (uint32_t round = 0; round < 300; round++) {
+    uint8_t *again = malloc(size);
+    for (uint32_t round = 0; round < 600; round++) {
         memcpy(bad, good, size);
-        bad[prng_below(&prng, size - 8)] ^= (uint8_t)(1u << prng_below(&prng, 8));
+        size_t at = (size_t)prng_below(&prng, size - 8);
+        bad[at] = prng_chance(&prng, 0.5) ? (uint8_t)prng_next(&prng)
+                                          : (uint8_t)(bad[at] ^ (1u << prng_below(&prng, 8)));
         uint64_t checksum = hash_bytes(bad, size - 8, 0);
         for (int i = 0; i < 8; i++) {
             bad[size - 8 + i] = (uint8_t)(checksum >> (8 * i));
@@ -219,13 +222,18 @@ Test(wf_replay, corrupt_snapshots_are_refused)
         if (wf_state_restore(state, bad, size, &error)) {
             struct wf_violation violation;
             cr_assert(wf_inv_check_state(state, &violation), "%s", violation.text);
+            /* canonical: the restored state's snapshot is the very bytes it came from */
+            cr_assert_eq(wf_state_snapshot(state, again, size), size, "round %u", round);
+            cr_assert_eq(memcmp(again, bad, size), 0,
+                         "round %u: byte %zu accepted but not canonical", round, at);
             accepted++;
         } else {
             cr_assert(strncmp(error.text, "snapshot", 8) == 0, "%s", error.text);
             cr_assert_eq(wf_state_run_count(state), 0);
         }
     }
-    cr_assert_lt(accepted, 300, "structural damage is caught beyond the checksum");
+    cr_assert_lt(accepted, 600, "structural damage is caught beyond the checksum");
+    free(again);
     struct wf_state_config small = { .workflows_max = 2 };
     struct wf_state *tiny = wf_state_create(&small);
     cr_assert_not(wf_state_restore(tiny, good, size, &error));

@@ -280,6 +280,60 @@ Test(wf_transitions, apply_rejects_illegal_workflow_transitions)
     free(def);
 }
 
+/* Fencing: a start carries the attempt number it opens, which must be the next one. A start
+ * proposed for an attempt that is no longer next (a stale proposal of an earlier leader, replayed
+ * after a retry made the task Ready again) is refused as stale and changes nothing, so no attempt
+ * is dispatched to a worker chosen for another. */
+Test(wf_transitions, start_must_open_the_next_attempt)
+{
+    struct wf_def *def = malloc(sizeof(*def));
+    struct wf_state *state = situation(2, def); /* a: attempt 1 failed, retry at 120 */
+    cr_assert_eq(apply(state, token_command(WF_CMD_SCHEDULE_RETRY, 0, 1), 120).status, WF_OK);
+    const struct wf_task_run *a = &wf_state_find(state, "w")->tasks[0];
+    cr_assert_eq(a->state, WF_TASK_READY);
+    uint64_t hash = wf_state_hash(state);
+    for (uint32_t attempt = 0; attempt <= 3; attempt++) {
+        if (attempt == 2) {
+            continue;
+        }
+        struct wf_command start = token_command(WF_CMD_START_ATTEMPT, 0, attempt);
+        start.worker_id = 5;
+        struct wf_result result = apply(state, start, 130);
+        cr_assert_eq(result.status, WF_REJECT_STALE, "attempt %u: %s", attempt, result.message);
+        cr_assert_eq(a->state, WF_TASK_READY);
+        cr_assert_eq(a->attempts, 1);
+    }
+    struct wf_counters counters;
+    wf_state_counters(state, &counters);
+    cr_assert_eq(counters.commands_rejected, 3);
+    cr_assert_neq(wf_state_hash(state), hash, "only the rejection counter moved");
+    cr_assert_eq(apply(state, token_command(WF_CMD_START_ATTEMPT, 0, 2), 130).status, WF_OK);
+    cr_assert_eq(a->attempts, 2);
+    wf_state_destroy(state);
+    free(def);
+}
+
+/* Fencing: a schedule_retry names the failed attempt it retries; one naming another attempt (a
+ * duplicate proposal from an earlier retry cycle) is refused as stale, even once the backoff of
+ * the current one has passed. */
+Test(wf_transitions, schedule_retry_must_name_the_failed_attempt)
+{
+    struct wf_def *def = malloc(sizeof(*def));
+    struct wf_state *state = situation(2, def); /* a: attempt 1 failed, retry at 120 */
+    const struct wf_task_run *a = &wf_state_find(state, "w")->tasks[0];
+    for (uint32_t attempt = 0; attempt <= 2; attempt += 2) {
+        struct wf_result result =
+            apply(state, token_command(WF_CMD_SCHEDULE_RETRY, 0, attempt), 5000);
+        cr_assert_eq(result.status, WF_REJECT_STALE, "attempt %u: %s", attempt, result.message);
+        cr_assert(a->retry_pending);
+        cr_assert_eq(a->state, WF_TASK_PENDING);
+    }
+    cr_assert_eq(apply(state, token_command(WF_CMD_SCHEDULE_RETRY, 0, 1), 5000).status, WF_OK);
+    cr_assert_eq(a->state, WF_TASK_READY);
+    wf_state_destroy(state);
+    free(def);
+}
+
 /* Invariant: time gates are re-checked at apply: an expiry before the deadline and a retry before
  * the backoff are refused as too early, whatever the proposer believed. */
 Test(wf_transitions, apply_enforces_deadlines_and_backoff)

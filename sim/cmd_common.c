@@ -1,0 +1,181 @@
+/* Helpers shared by the run, replay and sweep subcommands: bug names, seeds, run summaries. */
+#include "sim/cli.h"
+#include "sim/cmd.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const struct {
+    const char *name;
+    uint32_t bit;
+    int sim;
+    const char *what;
+} sim_cmd_bugs[] = {
+    { "double-vote", RAFT_BUG_DOUBLE_VOTE, 0, "the core grants two votes in one term" },
+    { "commit-previous-term", RAFT_BUG_COMMIT_PREVIOUS_TERM, 0,
+      "the core commits by counting replicas of a previous-term entry (Figure 8)" },
+    { "snapshot-truncates-newer-log", RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0,
+      "the core drops entries newer than an installed snapshot" },
+    { "ack-before-sync", SIM_BUG_ACK_BEFORE_SYNC, 1,
+      "nodes send messages before their writes are durable" },
+    { "stale-read", SIM_BUG_STALE_READ, 1,
+      "any node answers a get from its local state, without the log" },
+};
+
+int sim_cmd_parse_bug(const char *name, struct sim_run_options *options)
+{
+    for (size_t i = 0; i < sizeof(sim_cmd_bugs) / sizeof(sim_cmd_bugs[0]); i++) {
+        if (strcmp(name, sim_cmd_bugs[i].name) == 0) {
+            if (sim_cmd_bugs[i].sim) {
+                options->sim_bugs |= sim_cmd_bugs[i].bit;
+            } else {
+                options->raft_test_bugs |= sim_cmd_bugs[i].bit;
+            }
+            return 0;
+        }
+    }
+    fprintf(stderr, "flowraft: unknown --bug '%s'; deliberately broken variants are:\n", name);
+    for (size_t i = 0; i < sizeof(sim_cmd_bugs) / sizeof(sim_cmd_bugs[0]); i++) {
+        fprintf(stderr, "  %-22s %s\n", sim_cmd_bugs[i].name, sim_cmd_bugs[i].what);
+    }
+    return -1;
+}
+
+int sim_cmd_parse_seed(const char *text, uint64_t *seed)
+{
+    if (text == NULL || *text < '0' || *text > '9') {
+        return -1;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long value = strtoull(text, &end, 0);
+    if (errno != 0 || *end != '\0') {
+        return -1;
+    }
+    *seed = value;
+    return 0;
+}
+
+int sim_cmd_parse_nodes(const char *text, uint32_t *mask)
+{
+    char copy[128];
+    snprintf(copy, sizeof(copy), "%s", text);
+    uint32_t bits = 0;
+    char *save = NULL;
+    for (char *word = strtok_r(copy, ",", &save); word != NULL; word = strtok_r(NULL, ",", &save)) {
+        uint64_t id = 0;
+        if (sim_cmd_parse_seed(word, &id) != 0 || id < 1 || id > SIM_NODES_MAX) {
+            return -1;
+        }
+        bits |= 1u << (id - 1);
+    }
+    if (bits == 0) {
+        return -1;
+    }
+    *mask = bits;
+    return 0;
+}
+
+int sim_cmd_exit_code(const struct report_run *run)
+{
+    switch (run->verdict) {
+    case REPORT_PASS:
+        return SIM_EXIT_OK;
+    case REPORT_VIOLATION:
+    case REPORT_NONDETERMINISM:
+    case REPORT_CRASH:
+        return SIM_EXIT_CHECK_FAILED;
+    case REPORT_ERROR:
+        break;
+    }
+    return SIM_EXIT_USAGE;
+}
+
+static uint64_t c(const struct report_run *run, const char *name)
+{
+    return report_run_counter(run, name);
+}
+
+void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *scenario, FILE *out)
+{
+    assert(run != NULL);
+    double virtual_s = (double)run->virtual_time_us / 1e6;
+    fprintf(out, "scenario    %s (%s), seed %" PRIu64 "\n", run->scenario, scenario->description,
+            run->seed);
+    fprintf(out,
+            "events      %" PRIu64 " in %.3f virtual s, %.3f wall s (%.0f events/s, %.0fx "
+            "real time)\n",
+            run->events, virtual_s, run->wall_seconds,
+            run->wall_seconds > 0 ? (double)run->events / run->wall_seconds : 0.0,
+            run->wall_seconds > 0 ? virtual_s / run->wall_seconds : 0.0);
+    fprintf(out,
+            "raft        %" PRIu64 " entries committed, %" PRIu64 " leaders elected, %" PRIu64
+            " snapshots persisted, %" PRIu64 " restored from a snapshot, %" PRIu64 " checks\n",
+            run->commits, run->elections, c(run, "snapshots"), c(run, "snapshot.restores"),
+            c(run, "checks"));
+    fprintf(out,
+            "faults      crash %" PRIu64 " (%" PRIu64 " inside a group commit), restart %" PRIu64
+            ", pause %" PRIu64 ", partition %" PRIu64 ", clog %" PRIu64 "\n",
+            c(run, "crash"), c(run, "disk.torn_crashes"), c(run, "restart"), c(run, "pause"),
+            c(run, "partition"), c(run, "clog"));
+    fprintf(out,
+            "disk        %" PRIu64 " group commits, %" PRIu64 " I/O errors, %" PRIu64
+            " bit flips at rest, %" PRIu64 " nodes refused to start on a damaged disk\n",
+            c(run, "disk.syncs"), c(run, "disk.errors"), c(run, "disk.bit_flips"),
+            c(run, "disk.dead_nodes"));
+    fprintf(out,
+            "network     sent %" PRIu64 ", delivered %" PRIu64 ", dropped %" PRIu64
+            ", partitioned %" PRIu64 ", duplicated %" PRIu64 ", corrupted %" PRIu64
+            " (caught %" PRIu64 "), clogged %" PRIu64 "\n",
+            c(run, "net.sent"), c(run, "net.delivered"), c(run, "net.dropped"),
+            c(run, "net.partitioned"), c(run, "net.duplicated"), c(run, "net.corrupted"),
+            c(run, "net.corrupt_caught"), c(run, "net.clogged"));
+    fprintf(out,
+            "clients     %" PRIu64 " operations: ok %" PRIu64 ", fail %" PRIu64 ", unknown %" PRIu64
+            "; %" PRIu64 " retries, %" PRIu64 " timeouts\n",
+            c(run, "client.ops"), c(run, "client.ok"), c(run, "client.fail"),
+            c(run, "client.unknown"), c(run, "client.retries"), c(run, "client.timeouts"));
+    if (run->verdict == REPORT_PASS) {
+        fprintf(out,
+                "liveness    a new command committed %" PRIu64 " ms after the faults stopped\n",
+                c(run, "recovery_ms"));
+    }
+    fprintf(out, "trace hash  %016" PRIx64 "\n", run->trace_hash);
+    if (run->verdict == REPORT_PASS) {
+        fprintf(out, "result      PASS\n");
+        return;
+    }
+    fprintf(out, "result      %s: %s\n", run->verdict == REPORT_ERROR ? "ERROR" : "VIOLATION",
+            run->invariant);
+    fprintf(out, "%s", run->detail);
+    fprintf(out, "reproduce   %s\n", run->repro);
+}
+
+int sim_cmd_mkdir_parents(const char *path)
+{
+    assert(path != NULL);
+    char partial[1024];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof(partial)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(partial, path, len + 1);
+    /* Each '/' after the first byte ends a parent: create it, then the whole path. */
+    for (size_t i = 1; i <= len; i++) {
+        if (partial[i] != '/' && partial[i] != '\0') {
+            continue;
+        }
+        char saved = partial[i];
+        partial[i] = '\0';
+        if (mkdir(partial, 0777) != 0 && errno != EEXIST) {
+            return -1;
+        }
+        partial[i] = saved;
+    }
+    return 0;
+}

@@ -1,0 +1,653 @@
+/* The world's event loop: dispatch, checks after every event, trace hash, phases and the report. */
+#include "sim/world.h"
+
+#include "core/hash.h"
+#include "core/raft.h"
+#include "workflows/kv.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SIM_QUEUE_CAPACITY       (1u << 20)
+#define SIM_LIVENESS_PROBE_TICKS 5
+
+static const char *const sim_event_kind_names[SIM_EV_KIND_COUNT] = {
+    [SIM_EV_TICK] = "tick",
+    [SIM_EV_DELIVER] = "deliver",
+    [SIM_EV_SYNC_DONE] = "sync",
+    [SIM_EV_REQUEST] = "request",
+    [SIM_EV_REPLY] = "reply",
+    [SIM_EV_CLIENT_WAKE] = "client",
+    [SIM_EV_CLIENT_TIMEOUT] = "timeout",
+    [SIM_EV_FAULT_ARRIVAL] = "fault",
+    [SIM_EV_SCHEDULED_FAULT] = "scheduled",
+    [SIM_EV_FAULT_END] = "fault-end",
+    [SIM_EV_PHASE_END] = "phase",
+    [SIM_EV_LIVENESS_PROBE] = "probe",
+    [SIM_EV_LIVENESS_DEADLINE] = "deadline",
+};
+
+const char *sim_event_kind_name(enum sim_event_kind kind)
+{
+    if (kind <= 0 || kind >= SIM_EV_KIND_COUNT) {
+        return "?";
+    }
+    return sim_event_kind_names[kind];
+}
+
+int sim_event_kinds_parse(const char *text, uint32_t *mask)
+{
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", text);
+    uint32_t bits = 0;
+    char *save = NULL;
+    for (char *word = strtok_r(copy, ",", &save); word != NULL; word = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (int k = 1; k < SIM_EV_KIND_COUNT; k++) {
+            if (strcmp(word, sim_event_kind_names[k]) == 0) {
+                bits |= 1u << k;
+                found = 1;
+            }
+        }
+        if (strcmp(word, "all") == 0) {
+            bits |= ~0u;
+            found = 1;
+        }
+        if (!found) {
+            return -1;
+        }
+    }
+    *mask = bits;
+    return 0;
+}
+
+int sim_world_push(struct sim_world *w, uint64_t time_us, enum sim_event_kind kind, uint32_t node,
+                   uint64_t arg)
+{
+    struct sim_event event = {
+        .time_us = time_us,
+        .kind = (uint16_t)kind,
+        .node = (uint16_t)node,
+        .arg = arg,
+    };
+    if (kind == SIM_EV_TICK || kind == SIM_EV_SYNC_DONE) {
+        event.incarnation = w->nodes[node].incarnation;
+    }
+    if (sim_queue_push(&w->queue, event) != 0) {
+        sim_world_fail(w, "the event queue is full (%u events pending)", w->queue.capacity);
+        return -1;
+    }
+    return 0;
+}
+
+void sim_world_fail(struct sim_world *w, const char *format, ...)
+{
+    if (w->error) {
+        return;
+    }
+    w->error = 1;
+    w->stop = 1;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(w->error_text, sizeof(w->error_text), format, args);
+    va_end(args);
+}
+
+/* A note about the current event (a leader elected, a fault injected): logged, and appended to
+ * the event's text in the recent-events record. */
+void sim_world_note(struct sim_world *w, const char *format, ...)
+{
+    char note[160];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(note, sizeof(note), format, args);
+    va_end(args);
+    size_t used = strlen(w->current.note);
+    snprintf(w->current.note + used, sizeof(w->current.note) - used, "%s%s", used ? "; " : "",
+             note);
+}
+
+static int sim_world_logged(const struct sim_world *w, const struct sim_event *e)
+{
+    if (w->options.log == NULL) {
+        return 0;
+    }
+    uint32_t kinds = w->options.log_kinds != 0 ? w->options.log_kinds : ~(1u << SIM_EV_TICK);
+    if (!((kinds >> e->kind) & 1u)) {
+        return 0;
+    }
+    int node_event = e->kind == SIM_EV_TICK || e->kind == SIM_EV_DELIVER ||
+                     e->kind == SIM_EV_SYNC_DONE || e->kind == SIM_EV_REQUEST;
+    if (w->options.log_nodes != 0 && node_event && !((w->options.log_nodes >> e->node) & 1u)) {
+        return 0;
+    }
+    return 1;
+}
+
+static void sim_world_format(const struct sim_trace_record *r, char *out, size_t size)
+{
+    char what[96] = "";
+    unsigned node = r->node + 1u;
+    switch ((enum sim_event_kind)r->kind) {
+    case SIM_EV_TICK:
+        snprintf(what, sizeof(what), "n%u", node);
+        break;
+    case SIM_EV_DELIVER:
+        if (r->message_type != 0) {
+            snprintf(what, sizeof(what), "n%u %s from n%u term %" PRIu64, node,
+                     raft_message_type_name((enum raft_message_type)r->message_type),
+                     r->message_from, r->message_term);
+        } else if (r->message_from != 0) {
+            snprintf(what, sizeof(what), "n%u from n%u (corrupted in flight)", node,
+                     r->message_from);
+        } else {
+            snprintf(what, sizeof(what), "n%u (not delivered)", node);
+        }
+        break;
+    case SIM_EV_SYNC_DONE:
+        snprintf(what, sizeof(what), "n%u group commit durable", node);
+        break;
+    case SIM_EV_REQUEST:
+        snprintf(what, sizeof(what), "n%u from client %u", node, (unsigned)(r->arg >> 48) + 1);
+        break;
+    case SIM_EV_REPLY:
+    case SIM_EV_CLIENT_WAKE:
+    case SIM_EV_CLIENT_TIMEOUT:
+        snprintf(what, sizeof(what), "client %u", node);
+        break;
+    default:
+        break;
+    }
+    snprintf(out, size, "#%" PRIu64 " t=%" PRIu64 ".%06" PRIu64 "s %-9s %s%s%s", r->number,
+             r->time_us / 1000000, r->time_us % 1000000, sim_event_kind_name(r->kind), what,
+             what[0] && r->note[0] ? "; " : "", r->note);
+}
+
+/* After each event: fold it into the trace hash, keep it among the recent ones, log it. */
+static void sim_world_trace(struct sim_world *w, const struct sim_event *e)
+{
+    uint64_t words[5] = { e->time_us, ((uint64_t)e->kind << 32) | ((uint64_t)e->node << 16), e->arg,
+                          0, 0 };
+    if (e->node < w->scenario.nodes &&
+        (e->kind == SIM_EV_TICK || e->kind == SIM_EV_DELIVER || e->kind == SIM_EV_SYNC_DONE)) {
+        const struct sim_node *n = &w->nodes[e->node];
+        words[3] = n->replica != NULL ? raft_node_commit_index(replica_raft(n->replica)) : 0;
+        words[4] = n->term;
+    }
+    w->trace_hash = hash_fold_bytes(w->trace_hash, words, sizeof(words));
+    int logged = sim_world_logged(w, e);
+    if (e->kind == SIM_EV_TICK && w->current.note[0] == '\0' && !logged) {
+        return; /* plain ticks are not worth a slot among the recent events */
+    }
+    w->recent[w->recent_next] = w->current;
+    w->recent_next = (w->recent_next + 1) % SIM_TRACE_RECENT;
+    if (logged) {
+        char line[320];
+        sim_world_format(&w->current, line, sizeof(line));
+        fprintf(w->options.log, "%s\n", line);
+    }
+}
+
+size_t sim_world_recent(const struct sim_world *w, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (uint32_t i = 0; i < SIM_TRACE_RECENT; i++) {
+        const struct sim_trace_record *r = &w->recent[(w->recent_next + i) % SIM_TRACE_RECENT];
+        if (r->kind == 0) {
+            continue;
+        }
+        char line[320];
+        sim_world_format(r, line, sizeof(line));
+        int n = snprintf(out + used, size - used, "    %s\n", line);
+        if (n < 0 || (size_t)n >= size - used) {
+            break;
+        }
+        used += (size_t)n;
+    }
+    return used;
+}
+
+/* ---- phases ---- */
+
+static void sim_world_phase_end(struct sim_world *w)
+{
+    w->liveness_phase = 1;
+    w->liveness_started_us = w->queue.now_us;
+    sim_faults_heal_all(w);
+    w->net.config.drop_probability = 0;
+    w->net.config.duplicate_probability = 0;
+    w->net.config.corrupt_probability = 0;
+    for (uint32_t i = 0; i < SIM_ACTIVE_FAULTS_MAX; i++) {
+        w->faults[i].used = 0;
+    }
+    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+        struct sim_node *n = &w->nodes[i];
+        sim_node_set_disk_faults(w, n, 0);
+        if (!n->up && !n->dead) {
+            w->stats.restarts++;
+            sim_node_start(w, n);
+        } else if (n->paused) {
+            sim_node_resume(w, n);
+        }
+    }
+    sim_world_note(w, "faults stop, the network heals, every node is up: liveness phase");
+    sim_world_push(w, w->queue.now_us, SIM_EV_LIVENESS_PROBE, 0, 0);
+    sim_world_push(w, w->queue.now_us + w->scenario.liveness_bound_us, SIM_EV_LIVENESS_DEADLINE, 0,
+                   0);
+}
+
+/* Proposes the liveness marker to the leader until one commits. */
+static void sim_world_probe(struct sim_world *w)
+{
+    if (w->liveness_done) {
+        return;
+    }
+    int leader = sim_world_leader(w);
+    if (leader >= 0 && w->nodes[leader].term != w->liveness_term) {
+        static const char key[] = "__liveness";
+        char value[32];
+        int len = snprintf(value, sizeof(value), "probe-%" PRIu64, w->events);
+        struct kv_command command =
+            kv_command_put(0, 0, key, sizeof(key) - 1, value, (uint32_t)len);
+        uint8_t payload[128];
+        size_t payload_len = 0;
+        struct kv_error error;
+        if (kv_command_encode(&command, payload, sizeof(payload), &payload_len, &error) != 0) {
+            sim_world_fail(w, "cannot encode the liveness marker: %s", error.reason);
+            return;
+        }
+        uint64_t index = 0;
+        uint64_t term = 0;
+        struct sim_node *n = &w->nodes[leader];
+        if (sim_node_propose(w, n, payload, payload_len, &index, &term) == RAFT_OK) {
+            w->liveness_index = index;
+            w->liveness_term = term;
+            w->liveness_node = (uint32_t)leader;
+            sim_world_note(w, "liveness marker proposed to n%d at index %" PRIu64 " term %" PRIu64,
+                           leader + 1, index, term);
+        }
+    }
+    sim_world_push(w, w->queue.now_us + SIM_LIVENESS_PROBE_TICKS * w->scenario.tick_us,
+                   SIM_EV_LIVENESS_PROBE, 0, 0);
+}
+
+static void sim_world_deadline(struct sim_world *w)
+{
+    if (w->liveness_done) {
+        return;
+    }
+    char nodes[512];
+    size_t used = 0;
+    for (uint32_t i = 0; i < w->scenario.nodes && used < sizeof(nodes); i++) {
+        const struct sim_node *n = &w->nodes[i];
+        int len = snprintf(nodes + used, sizeof(nodes) - used, "%sn%u %s term %" PRIu64,
+                           i ? ", " : "", i + 1,
+                           !n->up ? (n->dead ? "dead" : "down") : raft_role_name(n->role), n->term);
+        used += len > 0 ? (size_t)len : 0;
+    }
+    int leader = sim_world_leader(w);
+    sim_check_violation(&w->checker, "liveness", leader >= 0 ? (uint32_t)leader + 1 : 0, 0,
+                        leader >= 0 ? w->nodes[leader].term : 0, w->liveness_index,
+                        "%s within %" PRIu64 "ms after the faults stopped (%s)",
+                        leader < 0 ? "no leader was elected"
+                                   : "a leader exists but no new command committed",
+                        w->scenario.liveness_bound_us / 1000, nodes);
+}
+
+/* ---- dispatch ---- */
+
+static void sim_world_dispatch(struct sim_world *w, const struct sim_event *e)
+{
+    struct sim_node *n = e->node < SIM_NODES_MAX ? &w->nodes[e->node] : NULL;
+    switch ((enum sim_event_kind)e->kind) {
+    case SIM_EV_TICK:
+        if (!n->up || e->incarnation != n->incarnation) {
+            return; /* a tick of a crashed incarnation */
+        }
+        if (!n->paused) {
+            sim_node_tick(w, n);
+        }
+        if (n->up && e->incarnation == n->incarnation) {
+            sim_world_push(w, w->queue.now_us + w->scenario.tick_us, SIM_EV_TICK, e->node, 0);
+        }
+        return;
+    case SIM_EV_DELIVER:
+        sim_node_deliver(w, n, (uint32_t)e->arg);
+        return;
+    case SIM_EV_SYNC_DONE:
+        if (!n->up || e->incarnation != n->incarnation) {
+            return;
+        }
+        if (n->paused) { /* the disk finished; the frozen process notices later */
+            sim_world_push(w, w->queue.now_us + w->scenario.tick_us, SIM_EV_SYNC_DONE, e->node, 0);
+            return;
+        }
+        sim_node_sync_done(w, n);
+        return;
+    case SIM_EV_REQUEST:
+        sim_node_request(w, n, (uint32_t)(e->arg >> 48), e->arg & 0xffffffffffffull);
+        return;
+    case SIM_EV_REPLY:
+        sim_client_reply(w, &w->clients[e->node], e->arg);
+        return;
+    case SIM_EV_CLIENT_WAKE:
+        sim_client_wake(w, &w->clients[e->node], e->arg);
+        return;
+    case SIM_EV_CLIENT_TIMEOUT:
+        sim_client_timeout(w, &w->clients[e->node], e->arg);
+        return;
+    case SIM_EV_FAULT_ARRIVAL:
+        sim_fault_arrival(w, (enum sim_fault_kind)e->arg);
+        return;
+    case SIM_EV_SCHEDULED_FAULT:
+        if (!w->liveness_phase) {
+            sim_fault_scheduled(w, (uint32_t)e->arg);
+        }
+        return;
+    case SIM_EV_FAULT_END:
+        sim_fault_end(w, e->arg);
+        return;
+    case SIM_EV_PHASE_END:
+        sim_world_phase_end(w);
+        return;
+    case SIM_EV_LIVENESS_PROBE:
+        sim_world_probe(w);
+        return;
+    case SIM_EV_LIVENESS_DEADLINE:
+        sim_world_deadline(w);
+        return;
+    case SIM_EV_KIND_COUNT:
+        break;
+    }
+    assert(0 && "unknown event kind");
+}
+
+/* ---- setup, loop, report ---- */
+
+/* Sizes the nodes' in-memory log for the run's workload (no snapshots yet: it holds the whole
+ * log). Big buffers cost at every node creation, so they are not sized for the worst case. */
+static uint32_t sim_world_log_entries(const struct sim_scenario *s)
+{
+    const struct sim_dist *think = &s->think;
+    uint64_t mean_us = think->kind == SIM_DIST_EXPONENTIAL || think->kind == SIM_DIST_NORMAL
+                           ? think->mean_us
+                           : (think->min_us + think->max_us) / 2;
+    if (mean_us < 1000) {
+        mean_us = 1000;
+    }
+    uint64_t seconds = (s->duration_us + s->liveness_bound_us) / 1000000 + 1;
+    uint64_t estimate = seconds * s->clients * (1000000 / mean_us) * 2 + 4096;
+    uint32_t entries = SIM_LOG_ENTRIES_MIN;
+    while (entries < estimate && entries < SIM_LOG_ENTRIES_MAX) {
+        entries *= 2;
+    }
+    return entries;
+}
+
+static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
+{
+    w->options = *o;
+    w->scenario = *o->scenario;
+    if (o->replay_path != NULL) {
+        struct sim_schedule_header header;
+        if (sim_chooser_init_replay(&w->chooser, o->replay_path, o->replay_lenient, &header) != 0) {
+            sim_world_fail(w, "%s", w->chooser.error);
+            return -1;
+        }
+        w->options.seed = header.seed; /* the recording run's seed, for reports */
+    } else {
+        sim_chooser_init_prng(&w->chooser, o->seed);
+    }
+    if (o->record_path != NULL) {
+        struct sim_schedule_header header = { .seed = o->seed };
+        snprintf(header.scenario, sizeof(header.scenario), "%s", w->scenario.path);
+        if (sim_chooser_record(&w->chooser, o->record_path, &header) != 0) {
+            sim_world_fail(w, "%s", w->chooser.error);
+            return -1;
+        }
+    }
+    if (w->scenario.swarm) {
+        sim_scenario_swarm(&w->scenario, &w->chooser, w->swarm_summary, sizeof(w->swarm_summary));
+    }
+    w->log_entries_max = sim_world_log_entries(&w->scenario);
+    struct sim_net_config net = {
+        .latency = w->scenario.latency,
+        .drop_probability = w->scenario.drop,
+        .duplicate_probability = w->scenario.duplicate,
+        .corrupt_probability = w->scenario.corrupt,
+    };
+    if (sim_queue_init(&w->queue, SIM_QUEUE_CAPACITY) != 0 ||
+        sim_net_init(&w->net, w->scenario.nodes, &net, SIM_EV_DELIVER) != 0 ||
+        sim_check_init(&w->checker, w->scenario.nodes) != 0) {
+        sim_world_fail(w, "out of memory setting up the world");
+        return -1;
+    }
+    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+        if (sim_node_init(w, &w->nodes[i], i) != 0) {
+            sim_world_fail(w, "out of memory for node %u's disk", i + 1);
+            return -1;
+        }
+    }
+    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+        if (sim_node_start(w, &w->nodes[i]) != 0 || !w->nodes[i].up) {
+            sim_world_fail(w, "cannot start node %u on its empty disk", i + 1);
+            return -1;
+        }
+    }
+    sim_faults_atlas(w); /* disk faults begin once every node has started */
+    if (hist_init(&w->history, HIST_MODEL_KV, SIM_HISTORY_OPS_MAX) != 0) {
+        sim_world_fail(w, "out of memory for the client history");
+        return -1;
+    }
+    sim_clients_start(w);
+    sim_faults_start(w);
+    sim_world_push(w, w->scenario.duration_us, SIM_EV_PHASE_END, 0, 0);
+    return 0;
+}
+
+static void sim_world_teardown(struct sim_world *w)
+{
+    for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
+        sim_node_deinit(&w->nodes[i]);
+    }
+    sim_check_deinit(&w->checker);
+    hist_free(&w->history);
+    sim_net_deinit(&w->net);
+    sim_queue_deinit(&w->queue);
+}
+
+static void sim_world_loop(struct sim_world *w)
+{
+    struct sim_event event;
+    while (!w->stop && !w->liveness_done && sim_queue_pop(&w->queue, &w->chooser, &event)) {
+        w->events++;
+        if (w->events > w->scenario.events_max) {
+            sim_world_fail(w, "the run needed more than events_max = %" PRIu64 " events",
+                           w->scenario.events_max);
+            break;
+        }
+        w->current.number = w->events;
+        w->current.time_us = event.time_us;
+        w->current.arg = event.arg;
+        w->current.kind = event.kind;
+        w->current.node = event.node;
+        w->current.message_from = 0;
+        w->current.message_type = 0;
+        w->current.message_term = 0;
+        w->current.note[0] = '\0';
+        sim_world_dispatch(w, &event);
+        sim_world_trace(w, &event);
+        if (w->checker.violated) {
+            w->stop = 1;
+        }
+        if (sim_chooser_failed(&w->chooser)) {
+            sim_world_fail(w, "%s", w->chooser.error);
+        }
+    }
+    if (!w->stop && !w->liveness_done) {
+        sim_world_fail(w, "the event queue ran dry before the liveness phase ended");
+    }
+}
+
+static double sim_wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sim_world_counters(const struct sim_world *w, struct report_run *r)
+{
+    const struct sim_stats *s = &w->stats;
+    const struct sim_net_stats *net = &w->net.stats;
+    report_run_count(r, "crash", s->crashes);
+    report_run_count(r, "restart", s->restarts);
+    report_run_count(r, "pause", s->pauses);
+    report_run_count(r, "partition", s->partitions);
+    report_run_count(r, "clog", s->clogs);
+    report_run_count(r, "net.sent", net->sent);
+    report_run_count(r, "net.delivered", net->delivered);
+    report_run_count(r, "net.dropped", net->dropped_random);
+    report_run_count(r, "net.partitioned", net->dropped_partition);
+    report_run_count(r, "net.duplicated", net->duplicated);
+    report_run_count(r, "net.corrupted", net->corrupted);
+    report_run_count(r, "net.corrupt_caught", net->corrupt_caught);
+    report_run_count(r, "net.clogged", net->clogged);
+    report_run_count(r, "disk.syncs", s->syncs);
+    report_run_count(r, "disk.errors", s->disk_errors);
+    report_run_count(r, "disk.torn_crashes", s->torn_crashes);
+    report_run_count(r, "disk.bit_flips", s->bit_flips);
+    report_run_count(r, "disk.dead_nodes", s->dead_nodes);
+    report_run_count(r, "snapshots", s->snapshots);
+    report_run_count(r, "snapshot.restores", s->snapshot_restores);
+    report_run_count(r, "client.ops", s->client_ops);
+    report_run_count(r, "client.ok", s->client_ok);
+    report_run_count(r, "client.fail", s->client_fail);
+    report_run_count(r, "client.unknown", s->client_unknown);
+    report_run_count(r, "client.retries", s->client_retries);
+    report_run_count(r, "client.timeouts", s->client_timeouts);
+    report_run_count(r, "lin.ops", w->history.ops_count);
+    report_run_count(r, "lin.steps", s->lin_steps);
+    report_run_count(r, "lin.unchecked", s->lin_unchecked + (uint64_t)w->history_full);
+    report_run_count(r, "applied", s->applied_entries);
+    report_run_count(r, "checks", w->checker.checks);
+    report_run_count(r, "decisions", w->chooser.decisions);
+    report_run_count(r, "recovery_ms", s->liveness_recovery_us / 1000);
+}
+
+static void sim_world_repro(const struct sim_world *w, struct report_run *r)
+{
+    const char *program = w->options.argv0_hint != NULL ? w->options.argv0_hint : "flowraft";
+    int n = 0;
+    if (w->options.replay_path != NULL) {
+        n = snprintf(r->repro, sizeof(r->repro), "%s replay --schedule %s", program,
+                     w->options.replay_path);
+    } else {
+        n = snprintf(r->repro, sizeof(r->repro), "%s run %s --seed %" PRIu64, program,
+                     w->scenario.path, w->options.seed);
+    }
+    static const struct {
+        uint32_t bit;
+        int sim;
+        const char *name;
+    } bugs[] = {
+        { RAFT_BUG_DOUBLE_VOTE, 0, "double-vote" },
+        { RAFT_BUG_COMMIT_PREVIOUS_TERM, 0, "commit-previous-term" },
+        { RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0, "snapshot-truncates-newer-log" },
+        { SIM_BUG_ACK_BEFORE_SYNC, 1, "ack-before-sync" },
+        { SIM_BUG_STALE_READ, 1, "stale-read" },
+    };
+    for (size_t i = 0; i < sizeof(bugs) / sizeof(bugs[0]) && n > 0; i++) {
+        uint32_t set = bugs[i].sim ? w->options.sim_bugs : w->options.raft_test_bugs;
+        if ((set & bugs[i].bit) && (size_t)n < sizeof(r->repro)) {
+            n += snprintf(r->repro + n, sizeof(r->repro) - (size_t)n, " --bug %s", bugs[i].name);
+        }
+    }
+}
+
+static void sim_world_report(const struct sim_world *w, struct report_run *r)
+{
+    snprintf(r->scenario, sizeof(r->scenario), "%s", w->scenario.name);
+    snprintf(r->scenario_path, sizeof(r->scenario_path), "%s", w->scenario.path);
+    r->seed = w->options.seed;
+    r->events = w->events;
+    r->virtual_time_us = w->queue.now_us;
+    r->commits = w->checker.committed_last;
+    r->elections = w->stats.elections;
+    r->trace_hash = w->trace_hash;
+    sim_world_counters(w, r);
+    sim_world_repro(w, r);
+    if (!w->checker.violated && !w->error) {
+        r->verdict = REPORT_PASS;
+        return;
+    }
+    const struct sim_checker *c = &w->checker;
+    r->verdict = w->checker.violated ? REPORT_VIOLATION : REPORT_ERROR;
+    snprintf(r->invariant, sizeof(r->invariant), "%s", c->violated ? c->invariant : "error");
+    int n = snprintf(r->detail, sizeof(r->detail), "%s\n", c->violated ? c->detail : w->error_text);
+    int located = c->violation_nodes[0] != 0 || c->violation_term != 0 || c->violation_index != 0;
+    if (c->violated && located && n > 0 && (size_t)n < sizeof(r->detail)) {
+        char nodes[32] = "-";
+        if (c->violation_nodes[0] != 0 && c->violation_nodes[1] != 0) {
+            snprintf(nodes, sizeof(nodes), "%u, %u", c->violation_nodes[0], c->violation_nodes[1]);
+        } else if (c->violation_nodes[0] != 0) {
+            snprintf(nodes, sizeof(nodes), "%u", c->violation_nodes[0]);
+        }
+        n += snprintf(r->detail + n, sizeof(r->detail) - (size_t)n,
+                      "  nodes: %s; term %" PRIu64 "; index %" PRIu64 "\n", nodes,
+                      c->violation_term, c->violation_index);
+    }
+    if (n > 0 && (size_t)n < sizeof(r->detail)) {
+        n += snprintf(r->detail + n, sizeof(r->detail) - (size_t)n,
+                      "  at event #%" PRIu64 ", virtual time %" PRIu64 ".%06" PRIu64
+                      " s, seed %" PRIu64 "%s%s\n  last events:\n",
+                      w->events, w->queue.now_us / 1000000, w->queue.now_us % 1000000,
+                      w->options.seed, w->swarm_summary[0] ? "\n  swarm: " : "", w->swarm_summary);
+    }
+    if (n > 0 && (size_t)n < sizeof(r->detail)) {
+        sim_world_recent(w, r->detail + n, sizeof(r->detail) - (size_t)n);
+    }
+}
+
+int sim_run(const struct sim_run_options *options, struct report_run *report)
+{
+    assert(options != NULL);
+    assert(options->scenario != NULL);
+    assert(report != NULL);
+    memset(report, 0, sizeof(*report));
+#ifdef __GLIBC__
+    /* Nodes are created and destroyed at every crash; with glibc's adaptive threshold their large
+     * zeroed buffers come from the heap and are memset on every creation. A fixed threshold maps
+     * them instead, zeroed lazily by the kernel: a third of a short run's time. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
+    double started = sim_wall_seconds();
+    struct sim_world *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        report->verdict = REPORT_ERROR;
+        snprintf(report->detail, sizeof(report->detail), "out of memory for the world");
+        return -1;
+    }
+    if (sim_world_setup(w, options) == 0) {
+        sim_world_loop(w);
+        sim_clients_finish(w);
+        sim_history_finish(w);
+    }
+    if (sim_chooser_deinit(&w->chooser) != 0 && !w->error) {
+        sim_world_fail(w, "%s", w->chooser.error);
+    }
+    sim_world_report(w, report);
+    report->wall_seconds = sim_wall_seconds() - started;
+    int rc = w->error ? -1 : 0;
+    sim_world_teardown(w);
+    free(w);
+    return rc;
+}

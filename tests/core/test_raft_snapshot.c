@@ -1,0 +1,285 @@
+/* Tests for snapshots (§7): compaction, chunked InstallSnapshot, stale snapshots, restart. */
+#include "core/raft.h"
+#include "core/raft_codec.h"
+#include "tests/core/raft_harness.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Scripted: no pre-vote/check-quorum, nothing kept behind a snapshot, 16-byte chunks so a
+ * snapshot (about 53 bytes) travels in several. The optional ctx holds test_bugs for node 3. */
+static void snap_config(struct raft_config *c, uint32_t id, void *ctx)
+{
+    c->pre_vote = false;
+    c->check_quorum = false;
+    c->limits.snapshot_trailing_entries = 0;
+    c->limits.snapshot_chunk_bytes_max = 16;
+    if (ctx != NULL && id == 3) {
+        c->test_bugs = *(const uint32_t *)ctx;
+    }
+}
+
+static void settle(struct harness *h, uint32_t leader, int rounds)
+{
+    for (int t = 0; t < rounds; t++) {
+        h_tick(h, leader);
+        h_deliver_all(h);
+    }
+}
+
+static void propose_n(struct harness *h, uint32_t leader, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char text[32];
+        snprintf(text, sizeof(text), "cmd-%d", i);
+        cr_assert_eq(h_propose(h, leader, text, NULL), RAFT_OK);
+    }
+    h_deliver_all(h);
+}
+
+/* Invariant: taking a snapshot compacts the log behind it, hands it to storage (which drops the
+ * covered entries), and the snapshot index never goes backwards; oversized or unapplied
+ * snapshots are refused. */
+Test(raft_snapshot, take_compacts_and_never_goes_back)
+{
+    struct harness *h = h_create(3, 101, snap_config, NULL);
+    cr_assert(h_elect(h, 1, 0));
+    propose_n(h, 1, 10);
+    settle(h, 1, 2);
+    struct raft_node *r = h_raft(h, 1);
+    cr_assert_eq(raft_node_applied_index(r), 11);
+    cr_assert_eq(h_take_snapshot(h, 1), RAFT_OK);
+    cr_assert_eq(raft_node_snapshot_index(r), 11);
+    cr_assert_eq(raft_node_first_index(r), 12, "everything up to the snapshot compacted");
+    uint64_t term = 0;
+    cr_assert(raft_node_term_at(r, 11, &term), "the snapshot's term is still known");
+    cr_assert_eq(h_node(h, 1)->disk_snapshot.meta.index, 11);
+    cr_assert_eq(h_node(h, 1)->disk_snapshot.meta.membership.voter_count, 3);
+    cr_assert_eq(h_node(h, 1)->disk_count, 0, "storage dropped the covered entries");
+
+    struct raft_event ev = { .type = RAFT_EVENT_SNAPSHOT };
+    uint8_t bytes[24] = { 0 };
+    ev.snapshot.index = 5;
+    ev.snapshot.data = bytes;
+    ev.snapshot.data_len = sizeof(bytes);
+    cr_assert_eq(h_step(h, 1, &ev), RAFT_OK);
+    cr_assert_eq(raft_node_snapshot_index(r), 11, "an older snapshot is ignored");
+    ev.snapshot.index = 12;
+    cr_assert_eq(h_step(h, 1, &ev), RAFT_ERR_INVALID, "beyond the applied index");
+    static uint8_t big[5000];
+    ev.snapshot.index = 11;
+    ev.snapshot.data = big;
+    ev.snapshot.data_len = sizeof(big);
+    cr_assert_eq(h_step(h, 1, &ev), RAFT_ERR_TOO_BIG);
+    propose_n(h, 1, 3);
+    settle(h, 1, 2);
+    cr_assert_eq(raft_node_commit_index(h_raft(h, 2)), 14);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
+struct chunk_count {
+    uint32_t chunks;
+    uint32_t bytes_max;
+    uint32_t drop_first; /* drop this many snapshot frames before delivering */
+};
+
+static bool count_chunks(const struct raft_message *m, void *ctx)
+{
+    struct chunk_count *c = ctx;
+    if (m->type != RAFT_MSG_SNAPSHOT) {
+        return true;
+    }
+    if (c->drop_first > 0) {
+        c->drop_first--;
+        return false;
+    }
+    c->chunks++;
+    c->bytes_max = m->snapshot.data_len > c->bytes_max ? m->snapshot.data_len : c->bytes_max;
+    return true;
+}
+
+/* Brings node 3 far behind a leader (node 1) that has compacted its log into a snapshot. */
+static struct harness *lagging_follower(uint32_t *bugs)
+{
+    struct harness *h = h_create(3, 102, snap_config, bugs);
+    cr_assert(h_elect(h, 1, 0));
+    h_deliver_all(h);
+    h_isolate(h, 3, true);
+    propose_n(h, 1, 20);
+    settle(h, 1, 2);
+    cr_assert_eq(h_take_snapshot(h, 1), RAFT_OK);
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 1)), 21);
+    h_isolate(h, 3, false);
+    return h;
+}
+
+/* Invariant: a follower behind the leader's compaction point receives the snapshot in bounded
+ * chunks, restores its state machine from it (same state as everyone at that index), and
+ * continues from the log after it. */
+Test(raft_snapshot, lagging_follower_installs_chunked_snapshot)
+{
+    struct harness *h = lagging_follower(NULL);
+    struct chunk_count cc = { 0, 0, 0 };
+    for (int t = 0; t < 6; t++) {
+        h_tick(h, 1);
+        h_deliver_filtered(h, count_chunks, &cc);
+    }
+    cr_assert_geq(cc.chunks, 3, "the snapshot travelled in %u chunks", cc.chunks);
+    cr_assert_leq(cc.bytes_max, 16, "no chunk exceeds snapshot_chunk_bytes_max");
+    struct raft_node *f = h_raft(h, 3);
+    cr_assert_eq(raft_node_snapshot_index(f), 21);
+    cr_assert_eq(h_node(h, 3)->snapshots_installed, 1);
+    cr_assert_eq(h_node(h, 3)->applied, 21);
+    cr_assert_eq(h_node(h, 3)->sm_hash, h_node(h, 1)->sm_hash);
+    propose_n(h, 1, 5);
+    settle(h, 1, 2);
+    cr_assert_eq(raft_node_commit_index(f), 26);
+    cr_assert_eq(h_node(h, 3)->applied, 26);
+    cr_assert_eq(h_node(h, 3)->disk_snapshot.meta.index, 21, "the installed snapshot is stored");
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
+/* Invariant: a lost chunk is resent (after the next heartbeat answer) and the install completes. */
+Test(raft_snapshot, lost_chunks_are_resent)
+{
+    struct harness *h = lagging_follower(NULL);
+    struct chunk_count cc = { 0, 0, 2 };
+    for (int t = 0; t < 12; t++) {
+        h_tick(h, 1);
+        h_deliver_filtered(h, count_chunks, &cc);
+    }
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 3)), 21);
+    cr_assert_eq(h_node(h, 3)->applied, 21);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
+struct saved_frames {
+    uint8_t *bytes[64];
+    size_t len[64];
+    uint32_t count;
+    struct harness *h;
+};
+
+static bool save_snapshot_frames(const struct raft_message *m, void *ctx)
+{
+    struct saved_frames *s = ctx;
+    if (m->type == RAFT_MSG_SNAPSHOT && s->count < 64) {
+        /* Re-encode a copy: the original frame is freed on delivery. */
+        size_t len = raft_encoded_size(m);
+        s->bytes[s->count] = malloc(len);
+        raft_encode(m, s->bytes[s->count], len, &s->len[s->count]);
+        s->count++;
+    }
+    return true;
+}
+
+/* Replays the saved snapshot frames into node 3, long after it moved on. */
+static void replay(struct harness *h, struct saved_frames *s)
+{
+    for (uint32_t i = 0; i < s->count; i++) {
+        struct raft_message m;
+        struct raft_entry entries[4];
+        cr_assert_eq(raft_decode(s->bytes[i], s->len[i], &m, entries, 4, NULL), RAFT_OK);
+        h_inject(h, &m);
+        free(s->bytes[i]);
+    }
+}
+
+static const char *stale_snapshot_run(uint32_t bugs, uint64_t *last_before, uint64_t *last_after)
+{
+    static char violation[512];
+    struct harness *h = lagging_follower(&bugs);
+    struct saved_frames saved = { .count = 0, .h = h };
+    for (int t = 0; t < 6; t++) {
+        h_tick(h, 1);
+        h_deliver_filtered(h, save_snapshot_frames, &saved);
+    }
+    cr_assert_geq(saved.count, 3);
+    propose_n(h, 1, 8);
+    settle(h, 1, 2);
+    *last_before = raft_node_last_index(h_raft(h, 3));
+    replay(h, &saved); /* retransmitted/stale InstallSnapshot chunks arrive now */
+    *last_after = raft_node_last_index(h_raft(h, 3));
+    snprintf(violation, sizeof(violation), "%s", h->violation);
+    h_destroy(h);
+    return violation;
+}
+
+/* Invariant: a stale or retransmitted snapshot never truncates entries newer than it; with
+ * RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG it does, and the checkers report it. */
+Test(raft_snapshot, stale_snapshot_never_truncates_newer_log)
+{
+    uint64_t before = 0;
+    uint64_t after = 0;
+    const char *v = stale_snapshot_run(0, &before, &after);
+    cr_assert_str_empty(v, "%s", v);
+    cr_assert_eq(before, 29, "no-op + 20 + 8 entries");
+    cr_assert_eq(after, before, "the stale snapshot left the newer entries alone");
+    v = stale_snapshot_run(RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, &before, &after);
+    cr_assert_lt(after, before, "the broken variant truncated");
+    cr_assert_str_not_empty(v, "the checkers must report the lost entries");
+}
+
+/* Invariant: restart loads the newest snapshot, then the log after it: the state machine is
+ * restored from the snapshot first and the later entries are applied on top. */
+Test(raft_snapshot, restart_loads_snapshot_then_log)
+{
+    struct harness *h = h_create(3, 103, snap_config, NULL);
+    cr_assert(h_elect(h, 1, 0));
+    propose_n(h, 1, 6);
+    settle(h, 1, 2);
+    cr_assert_eq(h_take_snapshot(h, 2), RAFT_OK);
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 2)), 7);
+    propose_n(h, 1, 4);
+    settle(h, 1, 2);
+    uint64_t sm = h_node(h, 2)->sm_hash;
+    cr_assert_eq(h_node(h, 2)->applied, 11);
+    h_crash(h, 2);
+    h_restart(h, 2);
+    struct raft_node *r = h_raft(h, 2);
+    cr_assert_eq(raft_node_snapshot_index(r), 7);
+    cr_assert_eq(raft_node_first_index(r), 8);
+    cr_assert_eq(raft_node_last_index(r), 11);
+    h_tick(h, 2); /* the first update restores the snapshot, then applies 8..11 */
+    cr_assert_eq(h_node(h, 2)->snapshots_installed, 1);
+    cr_assert_eq(h_node(h, 2)->applied, 11);
+    cr_assert_eq(h_node(h, 2)->sm_hash, sm);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
+/* Invariant: a follower whose log conflicts with the snapshot loses its whole log (the update
+ * truncates after the snapshot point) and acknowledges the snapshot's (index, term). */
+Test(raft_snapshot, conflicting_log_replaced_by_snapshot)
+{
+    struct harness *h = h_create(3, 104, snap_config, NULL);
+    static const uint64_t good[] = { 1, 2, 2 };
+    static const uint64_t bad[] = { 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3 };
+    h_load_log(h, 1, good, 3, 3, 1);
+    h_load_log(h, 2, good, 3, 3, 1);
+    h_load_log(h, 3, bad, 12, 3, 1);
+    h_isolate(h, 3, true);
+    cr_assert(h_elect(h, 1, 0x3));
+    propose_n(h, 1, 2);
+    settle(h, 1, 2);
+    cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 6);
+    cr_assert_eq(h_take_snapshot(h, 1), RAFT_OK);
+    h_isolate(h, 3, false);
+    settle(h, 1, 8);
+    struct raft_node *f = h_raft(h, 3);
+    cr_assert_eq(raft_node_snapshot_index(f), 6);
+    cr_assert_eq(h_node(h, 3)->last_truncate_from, 7, "stored entries after the snapshot go");
+    cr_assert_eq(raft_node_last_index(f), 6);
+    cr_assert_eq(raft_node_persisted_index(f), 6, "the snapshot's acknowledgement counted");
+    cr_assert_eq(h_node(h, 3)->disk_count, 0);
+    propose_n(h, 1, 1);
+    settle(h, 1, 2);
+    cr_assert_eq(raft_node_commit_index(f), 7);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
