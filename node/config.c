@@ -178,8 +178,7 @@ static int config_validate(struct config_parse *parse)
     return 0;
 }
 
-int node_config_load(const char *path, struct node_config *config, char *error,
-                     size_t error_len)
+int node_config_load(const char *path, struct node_config *config, char *error, size_t error_len)
 {
     assert(path != NULL);
     assert(config != NULL);
@@ -203,15 +202,16 @@ int node_config_load(const char *path, struct node_config *config, char *error,
         return -1;
     }
     if (rc != 0) {
-        snprintf(error, error_len, "%s:%d: syntax error: expected [section], key = value or a "
-                 "comment", path, rc);
+        snprintf(error, error_len,
+                 "%s:%d: syntax error: expected [section], key = value or a "
+                 "comment",
+                 path, rc);
         return -1;
     }
     return config_validate(&parse);
 }
 
-const struct node_config_member *node_config_member(const struct node_config *config,
-                                                    uint32_t id)
+const struct node_config_member *node_config_member(const struct node_config *config, uint32_t id)
 {
     assert(config != NULL);
     for (uint32_t i = 0; i < config->member_count; i++) {

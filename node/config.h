@@ -33,9 +33,9 @@
  *   failover_grace_ms = 5000   ; running attempts a new leader leaves alone before expiring
  */
 
-#define NODE_CONFIG_NODES_MAX    32u
-#define NODE_CONFIG_PATH_BYTES   256u
-#define NODE_CONFIG_ERROR_BYTES  512u
+#define NODE_CONFIG_NODES_MAX   32u
+#define NODE_CONFIG_PATH_BYTES  256u
+#define NODE_CONFIG_ERROR_BYTES 512u
 
 struct node_config_member {
     uint32_t id;
@@ -58,11 +58,9 @@ struct node_config {
 };
 
 /* Loads and validates `path`. 0, or -1 with `error` naming the file, line and key. */
-int node_config_load(const char *path, struct node_config *config, char *error,
-                     size_t error_len);
+int node_config_load(const char *path, struct node_config *config, char *error, size_t error_len);
 
 /* The member with `id`, or NULL. */
-const struct node_config_member *node_config_member(const struct node_config *config,
-                                                    uint32_t id);
+const struct node_config_member *node_config_member(const struct node_config *config, uint32_t id);
 
 #endif

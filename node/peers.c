@@ -1,4 +1,5 @@
-/* Peer transport: lazy outbound connections with backoff, inbound frame reassembly, bounded queues. */
+/* Peer transport: lazy outbound connections with backoff, inbound frame reassembly, bounded queues.
+ */
 #include "node/peers.h"
 
 #include "core/raft_codec.h"
@@ -54,8 +55,8 @@ static void peer_disconnect(struct node_peer *peer, uint64_t now_ms)
     peer->out.len = 0; /* what was queued for a broken connection is lost, as on a network */
     peer->out.head = 0;
     peer->reconnect_at_ms = now_ms + peer->backoff_ms;
-    peer->backoff_ms = peer->backoff_ms * 2 > NODE_RECONNECT_MS_MAX ? NODE_RECONNECT_MS_MAX
-                                                                    : peer->backoff_ms * 2;
+    peer->backoff_ms =
+        peer->backoff_ms * 2 > NODE_RECONNECT_MS_MAX ? NODE_RECONNECT_MS_MAX : peer->backoff_ms * 2;
 }
 
 static void inbound_close(struct node_peers *net, struct node_inbound *conn)

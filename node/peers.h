@@ -19,18 +19,18 @@
  * header is closed.
  */
 
-#define NODE_PEERS_MAX           32u         /* peers in the config (RAFT_NODES_MAX) */
-#define NODE_INBOUND_MAX         64u         /* accepted peer connections at once */
-#define NODE_PEER_QUEUE_BYTES    (64u << 20) /* bytes queued for one peer */
-#define NODE_RECONNECT_MS_MIN    50u
-#define NODE_RECONNECT_MS_MAX    2000u
-#define NODE_PEERS_POLLFDS_MAX   (1u + NODE_PEERS_MAX + NODE_INBOUND_MAX)
+#define NODE_PEERS_MAX         32u         /* peers in the config (RAFT_NODES_MAX) */
+#define NODE_INBOUND_MAX       64u         /* accepted peer connections at once */
+#define NODE_PEER_QUEUE_BYTES  (64u << 20) /* bytes queued for one peer */
+#define NODE_RECONNECT_MS_MIN  50u
+#define NODE_RECONNECT_MS_MAX  2000u
+#define NODE_PEERS_POLLFDS_MAX (1u + NODE_PEERS_MAX + NODE_INBOUND_MAX)
 
 struct node_peer {
     uint32_t id; /* invariant: nonzero */
     struct node_addr addr;
-    int fd;          /* -1 when not connected */
-    int connecting;  /* a non-blocking connect is in progress on fd */
+    int fd;         /* -1 when not connected */
+    int connecting; /* a non-blocking connect is in progress on fd */
     struct node_buf out;
     uint64_t reconnect_at_ms; /* no connect attempt before this */
     uint32_t backoff_ms;

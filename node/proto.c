@@ -128,8 +128,8 @@ static int proto_command(const char *line, size_t len, size_t *at,
     return n == 0 ? -1 : 0;
 }
 
-int node_proto_parse(const char *line, size_t len, struct node_proto_request *request,
-                     char *error, size_t error_len)
+int node_proto_parse(const char *line, size_t len, struct node_proto_request *request, char *error,
+                     size_t error_len)
 {
     assert(line != NULL);
     assert(request != NULL);

@@ -20,7 +20,7 @@
  *   EXTEND workflow task attempt
  *
  * Replies are lines too: OK [value], NOT_FOUND, MISMATCH [current], REDIRECT leader-id address,
- * ERR message; multi-line replies end with a line "END".
+ * ERR message; a multi-line reply starts with a line "BEGIN" and ends with a line "END".
  */
 
 #define NODE_PROTO_LINE_BYTES_MAX  (128u << 10) /* one request line */
@@ -40,8 +40,8 @@ struct node_proto_request {
 
 /* Parses one line (without its "\n"). 0, or -1 with a message in `error` naming what is wrong
  * (the token number and the problem). */
-int node_proto_parse(const char *line, size_t len, struct node_proto_request *request,
-                     char *error, size_t error_len);
+int node_proto_parse(const char *line, size_t len, struct node_proto_request *request, char *error,
+                     size_t error_len);
 
 /* Appends `len` bytes as a double-quoted, escaped token. 0, or -1 if the buffer is full. */
 int node_proto_quote(struct node_buf *out, const void *bytes, size_t len);

@@ -64,8 +64,7 @@ static struct addrinfo *sock_resolve(const struct node_addr *addr, int passive, 
     struct addrinfo *result = NULL;
     int rc = getaddrinfo(addr->host, port, &hints, &result);
     if (rc != 0) {
-        snprintf(error, error_len, "%s:%u: %s", addr->host, (unsigned)addr->port,
-                 gai_strerror(rc));
+        snprintf(error, error_len, "%s:%u: %s", addr->host, (unsigned)addr->port, gai_strerror(rc));
         return NULL;
     }
     return result;
