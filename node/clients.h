@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NODE_CLIENTS_MAX          256u        /* open client connections */
-#define NODE_CLIENT_OUT_BYTES_MAX (16u << 20) /* queued replies per connection */
-#define NODE_CLIENTS_POLLFDS_MAX  (1u + NODE_CLIENTS_MAX)
-#define NODE_CLIENT_LINES_PER_POLL 64u        /* requests taken from one connection per poll */
+#define NODE_CLIENTS_MAX           256u        /* open client connections */
+#define NODE_CLIENT_OUT_BYTES_MAX  (16u << 20) /* queued replies per connection */
+#define NODE_CLIENTS_POLLFDS_MAX   (1u + NODE_CLIENTS_MAX)
+#define NODE_CLIENT_LINES_PER_POLL 64u /* requests taken from one connection per poll */
 
 /* A connection is named by (slot, generation) so a reply to a closed connection's request never
  * reaches a new connection that reused the slot. */

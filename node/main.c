@@ -1,4 +1,5 @@
-/* flowraft-node: runs one FlowRaft server (the simulator's exact core) on real sockets and files. */
+/* flowraft-node: runs one FlowRaft server (the simulator's exact core) on real sockets and files.
+ */
 #include "node/client_cli.h"
 #include "node/config.h"
 #include "node/server.h"
@@ -22,13 +23,14 @@ static void node_on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: flowraft-node --config FILE\n"
-                 "       flowraft-node client HOST:PORT [COMMAND [ARG...]]\n"
-                 "       flowraft-node --help | --version\n\n"
-                 "Runs one FlowRaft server: the Raft core, WAL storage and the KV and workflow\n"
-                 "state machines, on real sockets and files. See node/README.md for the config\n"
-                 "file and the client protocol (try: flowraft-node client HOST:CLIENT_PORT HELP).\n\n"
-                 "exit codes: 0 stopped by a signal, 1 the node failed, 2 usage or config error\n");
+    fprintf(out,
+            "usage: flowraft-node --config FILE\n"
+            "       flowraft-node client HOST:PORT [COMMAND [ARG...]]\n"
+            "       flowraft-node --help | --version\n\n"
+            "Runs one FlowRaft server: the Raft core, WAL storage and the KV and workflow\n"
+            "state machines, on real sockets and files. See node/README.md for the config\n"
+            "file and the client protocol (try: flowraft-node client HOST:CLIENT_PORT HELP).\n\n"
+            "exit codes: 0 stopped by a signal, 1 the node failed, 2 usage or config error\n");
 }
 
 int main(int argc, char **argv)

@@ -41,11 +41,10 @@ static void server_log(const struct node_server *s, const char *format, ...)
 
 /* ---- replies ---- */
 
-static void server_reply(struct node_server *s, struct node_client_ref ref, const char *format,
-                         ...) __attribute__((format(printf, 3, 4)));
+static void server_reply(struct node_server *s, struct node_client_ref ref, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void server_reply(struct node_server *s, struct node_client_ref ref, const char *format,
-                         ...)
+static void server_reply(struct node_server *s, struct node_client_ref ref, const char *format, ...)
 {
     struct node_buf *out = node_clients_out(&s->clients, ref);
     if (out == NULL) {
@@ -141,8 +140,9 @@ static void server_pending_applied(struct node_server *s, const struct raft_entr
         p->used = 0;
         if (p->term != entry->term) {
             /* §8: another leader's entry took this index; ours was lost, never applied */
-            server_reply(s, p->client, "ERR lost: leadership changed before the command "
-                                       "committed; it had no effect, retry");
+            server_reply(s, p->client,
+                         "ERR lost: leadership changed before the command "
+                         "committed; it had no effect, retry");
         } else if (kv == NULL) {
             server_reply(s, p->client, "ERR internal: applied entry has no KV result");
         } else {
@@ -180,8 +180,8 @@ static void server_on_update(void *ctx, const struct raft_update *update)
 {
     struct node_server *s = ctx;
     if (update->role != s->role || update->term != s->term) {
-        server_log(s, "%s in term %" PRIu64 " (leader %" PRIu32 ")",
-                   raft_role_name(update->role), update->term, update->leader_id);
+        server_log(s, "%s in term %" PRIu64 " (leader %" PRIu32 ")", raft_role_name(update->role),
+                   update->term, update->leader_id);
         s->role = update->role;
         s->term = update->term;
     }
@@ -295,8 +295,8 @@ static void server_propose_kv(struct node_server *s, struct node_client_ref ref,
         return;
     }
     if (rc != RAFT_OK) {
-        server_reply(s, ref, "ERR %s", rc == REPLICA_EFAILED ? "storage failed, retry"
-                                                             : raft_strerror(rc));
+        server_reply(s, ref, "ERR %s",
+                     rc == REPLICA_EFAILED ? "storage failed, retry" : raft_strerror(rc));
         return;
     }
     *p = (struct node_pending){ .used = 1,
@@ -501,8 +501,8 @@ int node_server_open(struct node_server *s, const struct node_config *config,
         }
     }
     const struct node_config_member *self = node_config_member(config, config->id);
-    if (node_peers_init(&s->peers, config->id, &self->peer, peers, peer_count, server_on_frame,
-                        s, error, error_len) != 0) {
+    if (node_peers_init(&s->peers, config->id, &self->peer, peers, peer_count, server_on_frame, s,
+                        error, error_len) != 0) {
         goto out_replica;
     }
     if (node_clients_init(&s->clients, &self->client, server_on_line, server_on_close, s, error,

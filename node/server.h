@@ -20,8 +20,8 @@
  * from disk (recovery through storage/store); a second failure stops the node.
  */
 
-#define NODE_PENDING_MAX        4096u   /* client proposals awaiting apply */
-#define NODE_PENDING_TIMEOUT_MS 10000u  /* a proposal unanswered this long: outcome unknown */
+#define NODE_PENDING_MAX        4096u  /* client proposals awaiting apply */
+#define NODE_PENDING_TIMEOUT_MS 10000u /* a proposal unanswered this long: outcome unknown */
 
 /* A client proposal that is waiting to be applied: its reply goes to `client`. */
 struct node_pending {
