@@ -37,7 +37,7 @@ static int client_read_line(int fd, struct node_buf *in, char *line, size_t cap)
 {
     for (int rounds = 0; rounds < 1000000; rounds++) {
         const char *start = (const char *)node_buf_bytes(in);
-        const char *newline = memchr(start, '\n', in->len);
+        const char *newline = in->len > 0 ? memchr(start, '\n', in->len) : NULL;
         if (newline != NULL) {
             size_t len = (size_t)(newline - start);
             size_t copy = len < cap - 1 ? len : cap - 1;

@@ -130,7 +130,7 @@ static void client_lines(struct node_clients *clients, uint32_t slot)
     struct node_client_ref ref = { slot, c->generation };
     for (uint32_t lines = 0; lines < NODE_CLIENT_LINES_PER_POLL; lines++) {
         const char *start = (const char *)node_buf_bytes(&c->in);
-        const char *newline = memchr(start, '\n', c->in.len);
+        const char *newline = c->in.len > 0 ? memchr(start, '\n', c->in.len) : NULL;
         if (newline == NULL) {
             if (c->in.len > NODE_PROTO_LINE_BYTES_MAX) {
                 (void)node_proto_printf(&c->out, "ERR request line longer than %u bytes",

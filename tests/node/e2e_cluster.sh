@@ -79,5 +79,8 @@ done
 for p in $pids; do kill "$p" 2>/dev/null; done
 wait 2>/dev/null
 grep -q "stopping" "$dir/n$survivor.log" || fail "no clean stop on SIGTERM"
+if grep -l -E "runtime error|Sanitizer" "$dir"/n*.log; then
+    fail "a node reported a sanitizer error"
+fi
 rm -rf "$dir"
 echo "e2e: 3-node cluster: writes, reads, sessions, failover, restart and catch-up OK"
