@@ -195,26 +195,6 @@ static void server_on_applied(void *ctx, const struct raft_entry *entry,
 
 /* ---- opening and reopening the replica ---- */
 
-static int server_mkdir_parents(const char *path)
-{
-    char partial[NODE_CONFIG_PATH_BYTES];
-    size_t len = strlen(path);
-    assert(len < sizeof(partial));
-    memcpy(partial, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (partial[i] != '/' && partial[i] != '\0') {
-            continue;
-        }
-        char saved = partial[i];
-        partial[i] = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST) {
-            return -1;
-        }
-        partial[i] = saved;
-    }
-    return 0;
-}
-
 /* A seed for the node's election-timeout PRNG: different per process, which is what real
  * servers want (the simulator seeds deterministically instead). */
 static uint64_t server_seed(uint32_t id)
@@ -484,8 +464,9 @@ int node_server_open(struct node_server *s, const struct node_config *config,
         return -1;
     }
     fs_posix_init(&s->fs);
-    if (server_mkdir_parents(config->data_dir) != 0) {
-        snprintf(error, error_len, "%s: cannot create: %s", config->data_dir, strerror(errno));
+    if (fs_mkdir_parents(&s->fs, config->data_dir) != FS_OK) {
+        snprintf(error, error_len, "%s: cannot create: %s", s->fs.error.path,
+                 strerror(s->fs.error.sys_errno));
         goto out_free;
     }
     if (server_open_replica(s, error, error_len) != 0) {
