@@ -1,6 +1,7 @@
 /* A replica's state machines: route committed commands by tag, hash both, snapshot both. */
 #include "sim/replica_sm.h"
 
+#include "core/bytes.h"
 #include "core/hash.h"
 #include "workflows/wf_command.h"
 
@@ -173,22 +174,6 @@ const struct replica_machines *replica_sm_machines(const struct replica_sm *sm)
 
 /* ---- the snapshot container ---- */
 
-static void replica_sm_store_le(uint8_t *p, uint64_t value, size_t bytes)
-{
-    for (size_t i = 0; i < bytes; i++) {
-        p[i] = (uint8_t)(value >> (8 * i));
-    }
-}
-
-static uint64_t replica_sm_load_le(const uint8_t *p, size_t bytes)
-{
-    uint64_t value = 0;
-    for (size_t i = bytes; i > 0; i--) {
-        value = (value << 8) | p[i - 1];
-    }
-    return value;
-}
-
 size_t replica_sm_snapshot_size(const struct replica_sm *sm)
 {
     assert(sm != NULL);
@@ -200,7 +185,7 @@ static uint8_t *replica_sm_section(uint8_t *p, uint8_t tag, uint64_t len)
 {
     p[0] = tag;
     p[1] = p[2] = p[3] = 0;
-    replica_sm_store_le(p + 4, len, 8);
+    bytes_store_le(p + 4, len, 8);
     return p + REPLICA_SM_SECTION_BYTES;
 }
 
@@ -216,10 +201,10 @@ size_t replica_sm_snapshot_write(const struct replica_sm *sm, uint8_t *buf, size
     size_t wf_len = wf_state_snapshot_size(sm->wf);
     uint8_t *p = buf;
     memcpy(p, replica_sm_magic, 4);
-    replica_sm_store_le(p + 4, REPLICA_SM_SNAPSHOT_VERSION, 4);
-    replica_sm_store_le(p + 8, replica_machines_fingerprint(&sm->machines), 8);
-    replica_sm_store_le(p + 16, sm->applied, 8);
-    replica_sm_store_le(p + 24, REPLICA_SM_SECTIONS, 4);
+    bytes_store_le(p + 4, REPLICA_SM_SNAPSHOT_VERSION, 4);
+    bytes_store_le(p + 8, replica_machines_fingerprint(&sm->machines), 8);
+    bytes_store_le(p + 16, sm->applied, 8);
+    bytes_store_le(p + 24, REPLICA_SM_SECTIONS, 4);
     p = replica_sm_section(p + REPLICA_SM_HEADER_BYTES, KV_TAG, kv_len);
     kv_snapshot_write(sm->kv, p, kv_len);
     p = replica_sm_section(p + kv_len, WF_COMMAND_TAG, wf_len);
@@ -227,7 +212,7 @@ size_t replica_sm_snapshot_write(const struct replica_sm *sm, uint8_t *buf, size
     assert(written == wf_len);
     (void)written;
     p += wf_len;
-    replica_sm_store_le(p, hash_bytes(buf, (size_t)(p - buf), REPLICA_SM_SNAPSHOT_SEED), 8);
+    bytes_store_le(p, hash_bytes(buf, (size_t)(p - buf), REPLICA_SM_SNAPSHOT_SEED), 8);
     p += 8;
     assert((size_t)(p - buf) == size);
     return size;
@@ -263,24 +248,24 @@ static bool replica_sm_check_header(const struct replica_machines *machines, con
         replica_sm_error(error, size, "magic: not a FlowRaft state machine container");
         return false;
     }
-    uint64_t version = replica_sm_load_le(buf + 4, 4);
+    uint64_t version = bytes_load_le(buf + 4, 4);
     if (version != REPLICA_SM_SNAPSHOT_VERSION) {
         replica_sm_error(error, size, "version: %" PRIu64 " is not supported (this build reads %u)",
                          version, REPLICA_SM_SNAPSHOT_VERSION);
         return false;
     }
-    uint64_t stored = replica_sm_load_le(buf + len - 8, 8);
+    uint64_t stored = bytes_load_le(buf + len - 8, 8);
     if (stored != hash_bytes(buf, len - 8, REPLICA_SM_SNAPSHOT_SEED)) {
         replica_sm_error(error, size, "checksum: the bytes are damaged");
         return false;
     }
-    if (replica_sm_load_le(buf + 8, 8) != replica_machines_fingerprint(machines)) {
+    if (bytes_load_le(buf + 8, 8) != replica_machines_fingerprint(machines)) {
         replica_sm_error(error, size,
                          "fingerprint: made under other state machine limits (workflows_max, KV "
                          "limits) than this replica's; they must be the same cluster-wide");
         return false;
     }
-    uint64_t applied = replica_sm_load_le(buf + 16, 8);
+    uint64_t applied = bytes_load_le(buf + 16, 8);
     if (applied != index) {
         replica_sm_error(error, size,
                          "applied index: %" PRIu64
@@ -288,9 +273,9 @@ static bool replica_sm_check_header(const struct replica_machines *machines, con
                          applied, index);
         return false;
     }
-    if (replica_sm_load_le(buf + 24, 4) != REPLICA_SM_SECTIONS) {
+    if (bytes_load_le(buf + 24, 4) != REPLICA_SM_SECTIONS) {
         replica_sm_error(error, size, "section count: %" PRIu64 ", expected %u",
-                         replica_sm_load_le(buf + 24, 4), REPLICA_SM_SECTIONS);
+                         bytes_load_le(buf + 24, 4), REPLICA_SM_SECTIONS);
         return false;
     }
     return true;
@@ -309,7 +294,7 @@ static bool replica_sm_sections(const uint8_t *buf, size_t len, const uint8_t *s
             return false;
         }
         const uint8_t *p = buf + offset;
-        uint64_t section_len = replica_sm_load_le(p + 4, 8);
+        uint64_t section_len = bytes_load_le(p + 4, 8);
         int slot = p[0] == KV_TAG ? 0 : p[0] == WF_COMMAND_TAG ? 1 : -1;
         if (slot < 0 || p[1] != 0 || p[2] != 0 || p[3] != 0 || sections[slot] != NULL) {
             replica_sm_error(error, size, "section %u: unknown or repeated tag 0x%02x", i, p[0]);
