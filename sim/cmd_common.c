@@ -118,9 +118,11 @@ static void sim_cmd_print_workflows(const struct report_run *run, FILE *out)
     uint64_t completed = c(run, "wf.completed");
     fprintf(out,
             "workflows   %" PRIu64 " submitted: %" PRIu64 " completed, %" PRIu64 " failed, %" PRIu64
-            " cancelled, %" PRIu64 " unfinished; tasks %" PRIu64 " completed, %" PRIu64 " failed",
+            " cancelled, %" PRIu64 " unfinished (%" PRIu64 " paused); tasks %" PRIu64
+            " completed, %" PRIu64 " failed, %" PRIu64 " unfinished",
             c(run, "wf.submitted"), completed, c(run, "wf.failed"), c(run, "wf.cancelled"),
-            c(run, "wf.unfinished"), c(run, "wf.tasks.completed"), c(run, "wf.tasks.failed"));
+            c(run, "wf.unfinished"), c(run, "wf.paused"), c(run, "wf.tasks.completed"),
+            c(run, "wf.tasks.failed"), c(run, "wf.tasks.unfinished"));
     if (completed > 0) {
         fprintf(out, "; submit to completion %" PRIu64 " ms on average",
                 c(run, "wf.completion_ms_sum") / completed);

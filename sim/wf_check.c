@@ -428,8 +428,12 @@ void sim_wf_counters(const struct sim_world *w, struct report_run *r)
     report_run_count(r, "wf.unfinished",
                      c.workflows_by_state[WF_WORKFLOW_RUNNING] +
                          c.workflows_by_state[WF_WORKFLOW_PAUSED]);
+    report_run_count(r, "wf.paused", c.workflows_by_state[WF_WORKFLOW_PAUSED]);
     report_run_count(r, "wf.tasks.completed", c.tasks_by_state[WF_TASK_COMPLETED]);
     report_run_count(r, "wf.tasks.failed", c.tasks_by_state[WF_TASK_FAILED]);
+    report_run_count(r, "wf.tasks.unfinished",
+                     c.tasks_by_state[WF_TASK_PENDING] + c.tasks_by_state[WF_TASK_READY] +
+                         c.tasks_by_state[WF_TASK_RUNNING]);
     report_run_count(r, "wf.attempts", c.attempts_started);
     report_run_count(r, "wf.retries", c.retries_scheduled);
     report_run_count(r, "wf.lease_expiries", c.lease_expiries);

@@ -28,8 +28,8 @@ struct capture {
     uint64_t state_hash; /* the whole committed workflow state */
     uint32_t executions[WF_TASKS_MAX];
     uint32_t effects[WF_TASKS_MAX];
-    uint32_t records;                  /* ledger executions of this workflow */
-    struct sim_ledger_record log[64];  /* in order */
+    uint32_t records;                 /* ledger executions of this workflow */
+    struct sim_ledger_record log[64]; /* in order */
     char keys[64][WF_IDEMPOTENCY_KEY_BYTES_MAX + 1];
     uint32_t nodes_rebuilt;
 };
@@ -443,7 +443,10 @@ Test(sim_wf, cli_history_and_structured_lines)
                          " run scenarios/wf-worker-crash.ini --seed 1",
                          &status);
     cr_assert_eq(status, 0);
-    cr_assert(strstr(out, "workflows   1 submitted: 1 completed") != NULL, "%s", out);
+    cr_assert(strstr(out,
+                     "workflows   1 submitted: 1 completed, 0 failed, 0 cancelled, 0 "
+                     "unfinished (0 paused); tasks 3 completed, 0 failed, 0 unfinished") != NULL,
+              "%s", out);
     cr_assert(strstr(out, "4 executions, 3 effects applied, 1 repeated executions") != NULL, "%s",
               out);
     free(out);

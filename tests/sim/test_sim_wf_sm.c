@@ -17,9 +17,8 @@
 #define FLOWRAFT_SOURCE_DIR "."
 #endif
 
-static const char hello_json[] =
-    "{\"id\":\"hello\",\"tasks\":[{\"id\":\"a\",\"kind\":\"k\"},"
-    "{\"id\":\"b\",\"kind\":\"k\",\"deps\":[\"a\"]}]}";
+static const char hello_json[] = "{\"id\":\"hello\",\"tasks\":[{\"id\":\"a\",\"kind\":\"k\"},"
+                                 "{\"id\":\"b\",\"kind\":\"k\",\"deps\":[\"a\"]}]}";
 
 static struct replica_machines machines(uint32_t workflows_max)
 {
@@ -126,7 +125,8 @@ Test(sim_replica_sm, snapshot_round_trip)
     cr_assert_eq(replica_sm_snapshot_write(sm, buf, size - 1), 0, "a short buffer is refused");
     cr_assert_eq(replica_sm_snapshot_write(sm, buf, size), size);
     char error[256] = "";
-    struct replica_sm *copy = replica_sm_restore(&m, NULL, NULL, buf, size, 4, error, sizeof(error));
+    struct replica_sm *copy =
+        replica_sm_restore(&m, NULL, NULL, buf, size, 4, error, sizeof(error));
     cr_assert_not_null(copy, "%s", error);
     cr_assert_eq(replica_sm_hash(copy), replica_sm_hash(sm));
     cr_assert_eq(replica_sm_applied_index(copy), 4);
@@ -145,7 +145,8 @@ static void expect_refused(const struct replica_machines *m, const uint8_t *buf,
                            uint64_t index, const char *needle)
 {
     char error[256] = "";
-    struct replica_sm *sm = replica_sm_restore(m, NULL, NULL, buf, len, index, error, sizeof(error));
+    struct replica_sm *sm =
+        replica_sm_restore(m, NULL, NULL, buf, len, index, error, sizeof(error));
     cr_assert_null(sm, "restored although %s", needle);
     cr_assert(strstr(error, needle) != NULL, "'%s' does not mention '%s'", error, needle);
 }
@@ -331,8 +332,7 @@ Test(sim_wf_scenario, errors_name_file_line_and_key)
         { "[workflows]\nsubmit = 1s nope.json\n", "nope.json: cannot open" },
         { "[workflows]\nsubmit = soon ../workflows/examples/hello.json\n", "bad time 'soon'" },
         { "[workflows]\nsubmit = 1s ../workflows/examples/hello.json x 0\n", "x 0: expected" },
-        { "[workflows]\nsubmit = 1s ../workflows/examples/hello.json y 2\n",
-          "unknown option 'y'" },
+        { "[workflows]\nsubmit = 1s ../workflows/examples/hello.json y 2\n", "unknown option 'y'" },
         { "[workflows]\nsubmit = 20s ../workflows/examples/hello.json\n",
           "t.ini:2: [workflows] submit: the last submission is not within" },
         { "[workflows]\nsubmit = 1s ../workflows/examples/hello.json\ncontrol = 2s stop hello\n",
