@@ -274,7 +274,13 @@ static int sim_cmd_check_violation(const struct sim_cmd_check_args *a,
     printf("schedule    %s: %zu decisions; strict replay %s\n", output, count,
            same ? "fails the same way (same trace hash)" : "DOES NOT reproduce it");
     printf("reproduce   %s\n", replayed.repro);
-    return same ? SIM_EXIT_CHECK_FAILED : SIM_EXIT_USAGE;
+    if (!same) {
+        fprintf(stderr,
+                "flowraft check: the schedule %s does not reproduce the violation: the "
+                "simulation is not deterministic\n",
+                output);
+    }
+    return SIM_EXIT_CHECK_FAILED;
 }
 
 /* --shrink: minimises the violation's schedule and writes it next to the original. */
