@@ -213,6 +213,12 @@ struct sim_run_options {
     uint32_t log_kinds;       /* bit per enum sim_event_kind; 0: all but ticks */
     const char *argv0_hint;   /* how to name the program in reproduce commands ("flowraft") */
     const char *history_path; /* write the client history here (text format), or NULL */
+    /* For the shrinker and the model checker (sim/shrink.h, sim/mc.h). Borrowed for the run. */
+    const struct sim_chooser_strategy *strategy; /* decides instead of the seed, or NULL */
+    /* After every event and its checks (a violating one included); a nonzero return ends the
+     * run there, as a pass unless it violated. NULL: none. */
+    int (*observe)(void *ctx, const struct sim_world *world);
+    void *observe_ctx;
 };
 
 struct sim_world {
