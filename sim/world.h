@@ -224,6 +224,12 @@ struct sim_run_options {
     /* Called at the end of the run, before teardown (tests, `flowraft history`), or NULL. */
     void (*at_end)(void *ctx, const struct sim_world *world);
     void *at_end_ctx;
+    /* For the shrinker and the model checker (sim/shrink.h, sim/mc.h). Borrowed for the run. */
+    const struct sim_chooser_strategy *strategy; /* decides instead of the seed, or NULL */
+    /* After every event and its checks (a violating one included); a nonzero return ends the
+     * run there, as a pass unless it violated. NULL: none. */
+    int (*observe)(void *ctx, const struct sim_world *world);
+    void *observe_ctx;
 };
 
 struct sim_world {
