@@ -284,38 +284,20 @@ static void sim_wf_node_receive(struct sim_world *w, uint32_t node, struct sim_w
 /* ---- the coordinator driver (G3: the leader only, after its own term's no-op) ---- */
 
 /* Workers the leader's applied state shows free: no open attempt, no start in flight. */
+/* The workers this leader heard from recently that hold no attempt (wf_workers_idle). */
 static uint32_t sim_wf_free_workers(const struct sim_world *w, const struct sim_wf_node *wn,
-                                    const struct wf_state *state, uint32_t *free_workers)
+                                    const struct wf_state *state,
+                                    const struct wf_command *in_flight, uint32_t in_flight_count,
+                                    uint32_t *free_workers)
 {
-    bool busy[SIM_WF_WORKERS_MAX] = { false };
-    for (uint32_t i = 0; i < wf_state_run_count(state); i++) {
-        const struct wf_run *run = wf_state_run_at(state, i);
-        for (uint32_t t = 0; t < run->def.task_count; t++) {
-            const struct wf_task_run *task = &run->tasks[t];
-            if (task->attempts == 0) {
-                continue;
-            }
-            const struct wf_attempt *last = &task->attempt_log[task->attempts - 1];
-            if (last->outcome == WF_ATTEMPT_OPEN && last->worker_id < SIM_WF_WORKERS_MAX) {
-                busy[last->worker_id] = true;
-            }
-        }
-    }
-    for (uint32_t i = 0; i < wn->proposal_count; i++) {
-        const struct sim_wf_proposal *p = &wn->proposals[i];
-        if (p->source == SIM_WF_FROM_COORDINATOR && p->command.type == WF_CMD_START_ATTEMPT &&
-            p->command.worker_id < SIM_WF_WORKERS_MAX) {
-            busy[p->command.worker_id] = true;
-        }
-    }
-    uint32_t count = 0;
+    uint32_t live[SIM_WF_WORKERS_MAX];
+    uint32_t live_count = 0;
     for (uint32_t id = 0; id < w->scenario.wf.workers; id++) {
-        bool alive = wn->seen_us[id] != 0 && wn->seen_us[id] + SIM_WF_SEEN_US > w->queue.now_us;
-        if (!busy[id] && alive) {
-            free_workers[count++] = id;
+        if (wn->seen_us[id] != 0 && wn->seen_us[id] + SIM_WF_SEEN_US > w->queue.now_us) {
+            live[live_count++] = id;
         }
     }
-    return count;
+    return wf_workers_idle(state, in_flight, in_flight_count, live, live_count, free_workers);
 }
 
 static void sim_wf_dispatch(struct sim_world *w, struct sim_node *n,
@@ -370,14 +352,14 @@ static void sim_wf_coordinate(struct sim_world *w, struct sim_node *n, struct si
     struct sim_wf *wf = w->wf;
     assert(wn->ready && wn->term == n->term);
     const struct wf_state *state = replica_wf(n->replica);
-    uint32_t free_workers[SIM_WF_WORKERS_MAX];
-    uint32_t free_count = sim_wf_free_workers(w, wn, state, free_workers);
     uint32_t in_flight = 0;
     for (uint32_t i = 0; i < wn->proposal_count; i++) {
         if (wn->proposals[i].source == SIM_WF_FROM_COORDINATOR) {
             wf->in_flight[in_flight++] = wn->proposals[i].command;
         }
     }
+    uint32_t free_workers[SIM_WF_WORKERS_MAX];
+    uint32_t free_count = sim_wf_free_workers(w, wn, state, wf->in_flight, in_flight, free_workers);
     struct wf_coord_input input = {
         .now_ms = sim_wf_now_ms(w),
         .leader_ready = true,
