@@ -110,8 +110,10 @@ static int kv_command_of(const char *verb, const uint8_t *const *args, const uin
         uint32_t args;
         const char *usage;
     } verbs[] = {
-        { "PUT", 2, "PUT key value" }, { "GET", 1, "GET key" },
-        { "DEL", 1, "DEL key" },       { "CAS", 3, "CAS key expected new" },
+        { "PUT", 2, "PUT key value" },
+        { "GET", 1, "GET key" },
+        { "DEL", 1, "DEL key" },
+        { "CAS", 3, "CAS key expected new" },
         { "CASNEW", 2, "CASNEW key value" },
     };
     for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
@@ -133,8 +135,8 @@ static int kv_command_of(const char *verb, const uint8_t *const *args, const uin
             *out = kv_command_delete(client, seq, args[0], lens[0]);
             break;
         case 3:
-            *out = kv_command_cas(client, seq, args[0], lens[0], args[1], lens[1], args[2],
-                                  lens[2]);
+            *out =
+                kv_command_cas(client, seq, args[0], lens[0], args[1], lens[1], args[2], lens[2]);
             break;
         default:
             *out = kv_command_cas_absent(client, seq, args[0], lens[0], args[1], lens[1]);
@@ -145,8 +147,7 @@ static int kv_command_of(const char *verb, const uint8_t *const *args, const uin
     return 0;
 }
 
-int node_kv_request(struct node_server *s, struct node_client_ref ref,
-                    struct node_proto_request *r)
+int node_kv_request(struct node_server *s, struct node_client_ref ref, struct node_proto_request *r)
 {
     assert(s != NULL);
     assert(r != NULL);

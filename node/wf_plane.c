@@ -1,4 +1,5 @@
-/* The node's workflow plane: submissions, controls, histories, workers and the leader's coordinator. */
+/* The node's workflow plane: submissions, controls, histories, workers and the leader's
+ * coordinator. */
 #include "node/server_internal.h"
 
 #include "workflows/wf_coordinator.h"
@@ -116,9 +117,8 @@ static void wf_dispatch(struct node_server *s, const struct wf_command *start)
         return;
     }
     char head[512];
-    int n = snprintf(head, sizeof(head),
-                     "TASK %s %u %" PRIu32 " %s %s %s %" PRIu64 " ", a.token.workflow_id,
-                     (unsigned)a.token.task_index, a.token.attempt, a.task_id,
+    int n = snprintf(head, sizeof(head), "TASK %s %u %" PRIu32 " %s %s %s %" PRIu64 " ",
+                     a.token.workflow_id, (unsigned)a.token.task_index, a.token.attempt, a.task_id,
                      a.idempotency_key, a.kind, a.lease_timeout_ms);
     assert(n > 0 && (size_t)n < sizeof(head));
     if (node_buf_append(out, head, (size_t)n) != 0 ||
@@ -380,10 +380,10 @@ static void wf_list(struct node_server *s, struct node_client_ref ref)
         for (uint32_t t = 0; t < run->def.task_count; t++) {
             completed += run->tasks[t].state == WF_TASK_COMPLETED;
         }
-        int n = snprintf(s->wf.text + used, NODE_WF_TEXT_BYTES - used,
-                         "%s %s tasks_completed=%" PRIu32 "/%u\n", run->def.id,
-                         wf_workflow_state_name(run->state), completed,
-                         (unsigned)run->def.task_count);
+        int n =
+            snprintf(s->wf.text + used, NODE_WF_TEXT_BYTES - used,
+                     "%s %s tasks_completed=%" PRIu32 "/%u\n", run->def.id,
+                     wf_workflow_state_name(run->state), completed, (unsigned)run->def.task_count);
         used += n > 0 ? (size_t)n : 0;
     }
     if (used >= NODE_WF_TEXT_BYTES) {
@@ -392,8 +392,7 @@ static void wf_list(struct node_server *s, struct node_client_ref ref)
     server_reply_lines(s, ref, s->wf.text, used);
 }
 
-int node_wf_request(struct node_server *s, struct node_client_ref ref,
-                    struct node_proto_request *r)
+int node_wf_request(struct node_server *s, struct node_client_ref ref, struct node_proto_request *r)
 {
     assert(s != NULL);
     assert(r != NULL);

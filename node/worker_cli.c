@@ -149,7 +149,8 @@ static int worker_sleep(struct worker *w, const struct worker_task *t, uint64_t 
     uint64_t step = t->lease_timeout_ms / 3 > 0 ? t->lease_timeout_ms / 3 : 1;
     for (uint64_t now = worker_now_ms(); now < end; now = worker_now_ms()) {
         uint64_t wait = end - now < step ? end - now : step;
-        struct timespec ts = { .tv_sec = (time_t)(wait / 1000), .tv_nsec = (long)(wait % 1000) * 1000000L };
+        struct timespec ts = { .tv_sec = (time_t)(wait / 1000),
+                               .tv_nsec = (long)(wait % 1000) * 1000000L };
         nanosleep(&ts, NULL);
         if (worker_now_ms() < end) {
             char extend[256];
@@ -164,8 +165,7 @@ static int worker_sleep(struct worker *w, const struct worker_task *t, uint64_t 
 }
 
 /* Runs argv (a JSON array of strings) without a shell. Sets *error_kind on failure. 0 or -1. */
-static int worker_exec(const struct worker_task *t, json_t *argv_json, char *error_kind,
-                       size_t cap)
+static int worker_exec(const struct worker_task *t, json_t *argv_json, char *error_kind, size_t cap)
 {
     size_t argc = json_array_size(argv_json);
     if (argc == 0 || argc >= WORKER_ARGV_MAX) {
@@ -233,8 +233,8 @@ static int worker_run(struct worker *w, const struct worker_task *t)
         snprintf(error_kind, sizeof(error_kind), "%s", kind != NULL ? kind : "failed");
         failed = 1;
     } else if (strcmp(t->kind, "exec") == 0) {
-        failed = worker_exec(t, json_object_get(params, "argv"), error_kind,
-                             sizeof(error_kind)) != 0;
+        failed =
+            worker_exec(t, json_object_get(params, "argv"), error_kind, sizeof(error_kind)) != 0;
     } else {
         snprintf(error_kind, sizeof(error_kind), "unknown_kind");
         failed = 1;
