@@ -33,9 +33,11 @@ static void sim_cmd_run_usage(FILE *out, int replay)
                  "  -n, --node IDS       with --verbose: only events of these nodes (e.g. 1,3)\n"
                  "  -k, --kind KINDS     with --verbose: only these kinds (comma-separated: tick,\n"
                  "                       deliver, sync, request, reply, client, timeout, fault,\n"
-                 "                       scheduled, fault-end, phase, probe, deadline, or all)\n"
+                 "                       scheduled, fault-end, phase, probe, deadline,\n"
+                 "                       membership, or all)\n"
                  "      --bug NAME       run a deliberately broken variant (double-vote,\n"
-                 "                       commit-previous-term, ack-before-sync)\n"
+                 "                       commit-previous-term, ack-before-sync, ...; an\n"
+                 "                       unknown name lists them all)\n"
                  "exit status: 0 pass, 1 violation, 2 usage or input error\n");
 }
 

@@ -2,6 +2,8 @@
  * simulator's latencies, crashes, pauses and checks around it. */
 #include "sim/world.h"
 
+#include "sim/observe.h"
+
 #include "storage/wal.h"
 #include "storage/wal_format.h"
 
@@ -91,6 +93,7 @@ static void sim_node_on_send(void *ctx, const struct replica_sent *sent, const u
     if (sent->vote_granted) {
         sim_check_vote_granted(&w->checker, n->index, sent->term, sent->to - 1);
     }
+    sim_observe_send(w, n, sent);
     if (sim_net_send(&w->net, &w->queue, &w->chooser, (uint16_t)n->index, (uint16_t)(sent->to - 1),
                      bytes, (uint32_t)len) != 0) {
         sim_world_fail(w, "the event queue is full (%u events)", w->queue.capacity);
@@ -105,7 +108,9 @@ static void sim_node_on_sync_needed(void *ctx)
         return;
     }
     n->sync_scheduled = 1;
-    const struct sim_dist *latency = &w->scenario.sync_latency;
+    const struct sim_dist *latency = ((w->slow_mask >> n->index) & 1u)
+                                         ? &w->scenario.slow_sync_latency
+                                         : &w->scenario.sync_latency;
     uint64_t drawn =
         sim_dist_sample(latency, sim_chooser_stream(&w->chooser, SIM_CONCERN_DISK_LATENCY));
     uint64_t delay = sim_choose_sampled(&w->chooser, SIM_CONCERN_DISK_LATENCY, latency->min_us,
@@ -136,6 +141,7 @@ static void sim_node_on_update(void *ctx, const struct raft_update *u)
         sim_check_append(&w->checker, n->index, e->index, e->term, e->type, e->data, e->data_len);
     }
     sim_check_commit(&w->checker, n->index, raft_node_commit_index(replica_raft(n->replica)));
+    sim_observe_update(w, n, u);
 }
 
 static void sim_node_reply_proposals(struct sim_world *w, struct sim_node *n,
@@ -171,6 +177,7 @@ static void sim_node_on_applied(void *ctx, const struct raft_entry *e,
     w->stats.applied_entries++;
     sim_check_applied(&w->checker, n->index, e->index, kv_hash(replica_kv(n->replica)));
     sim_node_reply_proposals(w, n, e, applied);
+    sim_observe_applied(w, n, e);
     if (w->liveness_phase && !w->liveness_done && e->index == w->liveness_index &&
         e->term == w->liveness_term) {
         w->liveness_done = 1;
@@ -187,12 +194,14 @@ static void sim_node_on_restored(void *ctx, const struct raft_snapshot *snapshot
     w->stats.snapshot_restores++;
     sim_check_restored(&w->checker, n->index, snapshot->meta.index,
                        kv_hash(replica_kv(n->replica)));
+    sim_observe_restored(w, n, snapshot);
 }
 
 static void sim_node_on_durable(void *ctx, const struct hardstate *hs)
 {
     struct sim_node *n = ctx;
     sim_check_durable(&n->world->checker, n->index, hs->term, (uint32_t)hs->vote, hs->commit);
+    sim_observe_durable(n->world, n);
 }
 
 /* ---- lifetime ---- */
@@ -212,8 +221,10 @@ static void sim_node_config(struct sim_world *w, struct sim_node *n, struct repl
 {
     replica_config_default(c);
     c->raft.id = n->index + 1;
-    c->raft.voter_count = w->scenario.nodes;
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+    /* The bootstrap configuration: the initial nodes. A spare joins with none (voter_count 0)
+     * and learns the configuration from the leader. */
+    c->raft.voter_count = n->index < w->scenario.nodes ? w->scenario.nodes : 0;
+    for (uint32_t i = 0; i < c->raft.voter_count; i++) {
         c->raft.voter_ids[i] = i + 1;
     }
     c->raft.election_timeout_ticks_min = w->scenario.election_timeout_ticks_min;
@@ -227,6 +238,8 @@ static void sim_node_config(struct sim_world *w, struct sim_node *n, struct repl
     c->raft.limits.log_bytes_max = (uint64_t)w->log_entries_max * SIM_LOG_ENTRY_BYTES;
     c->raft.seed = sim_choose_u64(&w->chooser, SIM_CONCERN_NODE_SEED);
     c->raft.test_bugs = w->options.raft_test_bugs;
+    c->raft.limits.snapshot_trailing_entries = w->scenario.snapshot_trailing;
+    c->raft.limits.snapshot_chunk_bytes_max = w->scenario.snapshot_chunk_bytes;
     c->fs = sim_fs_fs(n->fs);
     snprintf(c->dir, sizeof(c->dir), "%s", n->dir);
     c->store.wal.segment_size_bytes_max = 256u << 10; /* small segments: rotation gets exercised */
@@ -285,6 +298,7 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
         }
     }
     sim_check_commit(&w->checker, n->index, raft_node_commit_index(raft));
+    sim_observe_start(w, n);
     n->up = 1;
     n->paused = 0;
     n->sync_scheduled = 0;
@@ -295,11 +309,9 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
     return 0;
 }
 
-void sim_node_crash(struct sim_world *w, struct sim_node *n)
+/* The process ends: memory lost, unsynced writes to the disk model. */
+static void sim_node_down(struct sim_world *w, struct sim_node *n)
 {
-    if (!n->up) {
-        return;
-    }
     if (n->sync_scheduled && replica_sync_pending(n->replica) && !replica_failed(n->replica)) {
         /* The crash lands inside the group commit that was under way: the power is cut after a
          * few file-system calls, and the disk model decides what of the rest survives. */
@@ -317,8 +329,8 @@ void sim_node_crash(struct sim_world *w, struct sim_node *n)
     n->paused = 0;
     n->incarnation++;
     n->sync_scheduled = 0;
-    w->stats.crashes++;
     sim_check_crash(&w->checker, n->index);
+    sim_observe_down(w, n);
     for (uint32_t i = 0; i < n->deferred_count; i++) {
         sim_net_release(&w->net, n->deferred[i]);
     }
@@ -327,8 +339,32 @@ void sim_node_crash(struct sim_world *w, struct sim_node *n)
     n->role = RAFT_FOLLOWER;
 }
 
+void sim_node_crash(struct sim_world *w, struct sim_node *n)
+{
+    if (!n->up) {
+        return;
+    }
+    w->stats.crashes++;
+    sim_node_down(w, n);
+}
+
+void sim_node_stop(struct sim_world *w, struct sim_node *n)
+{
+    n->member = 0;
+    if (!n->up) {
+        return;
+    }
+    if (replica_sync_pending(n->replica) && !replica_failed(n->replica)) {
+        struct replica_error err;
+        (void)replica_sync(n->replica, &err); /* a clean shutdown flushes what it staged */
+    }
+    if (n->up) {
+        sim_node_down(w, n);
+    }
+}
+
 /* A storage failure (an injected I/O error) or a failed replica: crash now, restart later. */
-static void sim_node_failed(struct sim_world *w, struct sim_node *n, const char *why)
+void sim_node_failed(struct sim_world *w, struct sim_node *n, const char *why)
 {
     w->stats.disk_errors++;
     sim_world_note(w, "n%u: %s; it crashes and will restart", n->index + 1, why);
@@ -482,6 +518,9 @@ void sim_node_request(struct sim_world *w, struct sim_node *n, uint32_t client_i
         reply.hint = replica_leader(n->replica);
         sim_client_send_reply(w, client_index, &reply);
         return;
+    }
+    if (sim_reads_request(w, n, client_index, op_seq)) {
+        return; /* a get served by ReadIndex (§8), not through the log */
     }
     uint64_t index = 0;
     uint64_t term = 0;
