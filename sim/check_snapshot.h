@@ -11,9 +11,9 @@
  *   snapshot_monotonic  while a node runs, its snapshot index (raft_node_snapshot_index) never
  *                       decreases; and a node restarts with a snapshot at least as new as the
  *                       newest one it made durable (a group commit that stored it finished):
- *                       recovery loads the newest valid snapshot, then the log after it. Nodes
- *                       whose disk may be damaged (the fault atlas) are exempt from the restart
- *                       half, since a bit flip may legitimately invalidate the newest snapshot.
+ *                       recovery loads the newest valid snapshot, then the log after it. A node
+ *                       whose disk had a bit flipped at rest is exempt from the restart half: the
+ *                       flip may legitimately invalidate its newest snapshot.
  */
 
 struct sim_check_snapshot_node {
@@ -36,7 +36,7 @@ void sim_check_snapshot_step(struct sim_check_snapshot *cs, struct sim_checker *
 void sim_check_snapshot_durable(struct sim_check_snapshot *cs, uint32_t node);
 /* The node crashed: staged writes may be lost. */
 void sim_check_snapshot_crash(struct sim_check_snapshot *cs, uint32_t node);
-/* The node restarted with this snapshot index; `exempt` for disks that may be damaged. */
+/* The node restarted with this snapshot index; `exempt` when its disk was damaged at rest. */
 void sim_check_snapshot_restart(struct sim_check_snapshot *cs, struct sim_checker *checker,
                                 uint32_t node, uint64_t snapshot_index, bool exempt);
 
