@@ -498,19 +498,7 @@ void sim_node_request(struct sim_world *w, struct sim_node *n, uint32_t client_i
     if ((w->options.sim_bugs & SIM_BUG_STALE_READ) && !c->registering && c->op == SIM_OP_GET) {
         /* The broken variant: a local read on whichever node the client reached, without the
          * log or a leadership check, so a partitioned or lagging node answers stale values. */
-        char key[16];
-        int key_len = snprintf(key, sizeof(key), "k%u", c->key);
-        const uint8_t *value = NULL;
-        uint32_t value_len = 0;
-        reply.kind = SIM_REPLY_RESULT;
-        reply.status = KV_STATUS_NOT_FOUND;
-        if (kv_read(replica_kv(n->replica), key, (size_t)key_len, &value, &value_len) &&
-            value_len <= SIM_VALUE_BYTES_MAX) {
-            reply.status = KV_STATUS_OK;
-            reply.has_value = 1;
-            reply.value_len = (uint8_t)value_len;
-            memcpy(reply.value, value, value_len);
-        }
+        sim_reads_local(n, c->key, &reply);
         sim_client_send_reply(w, client_index, &reply);
         return;
     }

@@ -16,26 +16,33 @@ static void sim_reads_remove(struct sim_reads *reads, uint32_t i)
     reads->pending[i] = reads->pending[--reads->count];
 }
 
+void sim_reads_local(const struct sim_node *n, uint32_t key_number, struct sim_reply *reply)
+{
+    assert(n->replica != NULL);
+    char key[16];
+    int key_len = snprintf(key, sizeof(key), "k%u", key_number);
+    const uint8_t *value = NULL;
+    uint32_t value_len = 0;
+    reply->kind = SIM_REPLY_RESULT;
+    reply->status = KV_STATUS_NOT_FOUND;
+    if (kv_read(replica_kv(n->replica), key, (size_t)key_len, &value, &value_len) &&
+        value_len <= SIM_VALUE_BYTES_MAX) {
+        reply->status = KV_STATUS_OK;
+        reply->has_value = 1;
+        reply->value_len = (uint8_t)value_len;
+        memcpy(reply->value, value, value_len);
+    }
+}
+
 /* Answers the read from the node's KV state (which has applied at least its index). */
 static void sim_reads_serve(struct sim_world *w, struct sim_node *n, const struct sim_read *read)
 {
     const struct sim_client *c = &w->clients[read->client];
-    struct sim_reply reply = { .op_seq = read->op_seq, .kind = SIM_REPLY_RESULT };
+    struct sim_reply reply = { .op_seq = read->op_seq };
     if ((c->op_seq & 0xffffffffffffull) != read->op_seq || c->op != SIM_OP_GET) {
         return; /* the client moved on (it timed out and finished elsewhere) */
     }
-    char key[16];
-    int key_len = snprintf(key, sizeof(key), "k%u", c->key);
-    const uint8_t *value = NULL;
-    uint32_t value_len = 0;
-    reply.status = KV_STATUS_NOT_FOUND;
-    if (kv_read(replica_kv(n->replica), key, (size_t)key_len, &value, &value_len) &&
-        value_len <= SIM_VALUE_BYTES_MAX) {
-        reply.status = KV_STATUS_OK;
-        reply.has_value = 1;
-        reply.value_len = (uint8_t)value_len;
-        memcpy(reply.value, value, value_len);
-    }
+    sim_reads_local(n, c->key, &reply);
     w->reads.served++;
     w->reads.waited_us += w->queue.now_us - read->started_us;
     sim_client_send_reply(w, read->client, &reply);

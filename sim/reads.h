@@ -48,6 +48,7 @@ struct sim_read_stats {
 
 struct sim_world;
 struct sim_node;
+struct sim_reply;
 
 /* A get for `client` reached `n`, which believes it leads: starts a ReadIndex read. Returns 1 if
  * it handled the request (started, or answered with a redirect or a retry), 0 if the get must
@@ -57,6 +58,9 @@ int sim_reads_request(struct sim_world *w, struct sim_node *n, uint32_t client, 
 void sim_reads_on_update(struct sim_world *w, struct sim_node *n, const struct raft_update *u);
 /* `n` has applied up to `applied` (an entry, or a restored snapshot): serves what became due. */
 void sim_reads_on_applied(struct sim_world *w, struct sim_node *n, uint64_t applied);
+/* Fills `reply` with what key k<key_number> holds in `n`'s KV state now (no checks at all: the
+ * caller decides the read may be served). */
+void sim_reads_local(const struct sim_node *n, uint32_t key_number, struct sim_reply *reply);
 /* `n` crashed or stopped: its pending reads are lost. */
 void sim_reads_reset(struct sim_node *n);
 

@@ -146,25 +146,29 @@ static const char *const sim_op_names[SIM_OP_COUNT] = {
     [SIM_OP_CAS] = "cas",
 };
 
-static const struct {
+/* A word of a list key and the bit it sets. */
+struct sim_word_bit {
     const char *name;
     uint32_t bit;
-} sim_shape_names[] = {
+};
+
+static const struct sim_word_bit sim_shape_names[] = {
     { "isolate-leader", SIM_SHAPE_ISOLATE_LEADER },
     { "isolate", SIM_SHAPE_ISOLATE },
     { "minority", SIM_SHAPE_MINORITY },
     { "one-way", SIM_SHAPE_ONE_WAY },
     { "split", SIM_SHAPE_SPLIT },
+    { "all", SIM_SHAPE_ALL },
 };
 
-static const struct {
-    const char *name;
-    uint32_t bit;
-} sim_change_names[] = {
+static const struct sim_word_bit sim_change_names[] = {
     { "add", SIM_CHANGE_ADD },
     { "remove", SIM_CHANGE_REMOVE },
     { "replace", SIM_CHANGE_REPLACE },
+    { "all", SIM_CHANGE_ALL },
 };
+
+#define SIM_WORDS(table) table, sizeof(table) / sizeof(table[0])
 
 const char *sim_fault_action_name(enum sim_fault_action action)
 {
@@ -354,64 +358,40 @@ static int sim_parse_ops(const char *text, uint32_t weights[SIM_OP_COUNT], char 
     return 0;
 }
 
-static int sim_parse_shapes(const char *text, uint32_t *out, char *problem, size_t size)
+/* A list of words ("isolate minority", "add,remove", "all") into the union of their bits;
+ * `noun` names a word in messages ("shape"). */
+static int sim_parse_words(const char *text, const struct sim_word_bit *names, size_t count,
+                           const char *noun, uint32_t *out, char *problem, size_t size)
 {
     char copy[SIM_SCENARIO_LINE_BYTES_MAX + 1];
     snprintf(copy, sizeof(copy), "%s", text);
-    uint32_t shapes = 0;
+    uint32_t bits = 0;
     char *save = NULL;
     for (char *word = strtok_r(copy, " \t,", &save); word != NULL;
          word = strtok_r(NULL, " \t,", &save)) {
-        if (strcmp(word, "all") == 0) {
-            shapes |= SIM_SHAPE_ALL;
-            continue;
-        }
         uint32_t bit = 0;
-        for (size_t i = 0; i < sizeof(sim_shape_names) / sizeof(sim_shape_names[0]); i++) {
-            if (strcmp(word, sim_shape_names[i].name) == 0) {
-                bit = sim_shape_names[i].bit;
+        for (size_t i = 0; i < count; i++) {
+            if (strcmp(word, names[i].name) == 0) {
+                bit = names[i].bit;
             }
         }
         if (bit == 0) {
-            snprintf(problem, size, "unknown shape '%s'", word);
-            return -1;
-        }
-        shapes |= bit;
-    }
-    if (shapes == 0) {
-        snprintf(problem, size, "no shapes given");
-        return -1;
-    }
-    *out = shapes;
-    return 0;
-}
-
-/* "add remove replace" or "all". */
-static int sim_parse_changes(const char *text, uint32_t *out, char *problem, size_t size)
-{
-    char copy[SIM_SCENARIO_LINE_BYTES_MAX + 1];
-    snprintf(copy, sizeof(copy), "%s", text);
-    uint32_t kinds = 0;
-    char *save = NULL;
-    for (char *word = strtok_r(copy, " \t,", &save); word != NULL;
-         word = strtok_r(NULL, " \t,", &save)) {
-        uint32_t bit = strcmp(word, "all") == 0 ? SIM_CHANGE_ALL : 0;
-        for (size_t i = 0; i < sizeof(sim_change_names) / sizeof(sim_change_names[0]); i++) {
-            if (strcmp(word, sim_change_names[i].name) == 0) {
-                bit = sim_change_names[i].bit;
+            char known[160] = "";
+            for (size_t i = 0, used = 0; i < count && used < sizeof(known); i++) {
+                int n = snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+                                 names[i].name);
+                used += n > 0 ? (size_t)n : 0;
             }
-        }
-        if (bit == 0) {
-            snprintf(problem, size, "unknown change '%s' (add, remove, replace, all)", word);
+            snprintf(problem, size, "unknown %s '%s' (%s)", noun, word, known);
             return -1;
         }
-        kinds |= bit;
+        bits |= bit;
     }
-    if (kinds == 0) {
-        snprintf(problem, size, "no changes given");
+    if (bits == 0) {
+        snprintf(problem, size, "no %ss given", noun);
         return -1;
     }
-    *out = kinds;
+    *out = bits;
     return 0;
 }
 
@@ -475,7 +455,8 @@ static int sim_key_store(const struct sim_key *key, struct sim_scenario *scenari
     case SIM_KEY_OPS:
         return sim_parse_ops(value, (uint32_t *)(void *)field, problem, size);
     case SIM_KEY_SHAPES:
-        return sim_parse_shapes(value, (uint32_t *)(void *)field, problem, size);
+        return sim_parse_words(value, SIM_WORDS(sim_shape_names), "shape",
+                               (uint32_t *)(void *)field, problem, size);
     case SIM_KEY_TARGET: {
         enum sim_target_kind kind = SIM_TARGET_RANDOM;
         if (strcmp(value, "leader") == 0) {
@@ -501,7 +482,8 @@ static int sim_key_store(const struct sim_key *key, struct sim_scenario *scenari
         return 0;
     }
     case SIM_KEY_CHANGES:
-        return sim_parse_changes(value, (uint32_t *)(void *)field, problem, size);
+        return sim_parse_words(value, SIM_WORDS(sim_change_names), "change",
+                               (uint32_t *)(void *)field, problem, size);
     case SIM_KEY_STRING:
         if (strlen(value) >= key->size) {
             snprintf(problem, size, "longer than %zu characters", key->size - 1);
@@ -969,8 +951,8 @@ static void sim_scenario_print_membership(const struct sim_scenario *s, FILE *ou
 {
     static const char *const target_names[] = { "node", "leader", "follower", "random" };
     char kinds[64] = "";
-    for (size_t i = 0; i < sizeof(sim_change_names) / sizeof(sim_change_names[0]); i++) {
-        if (s->change_kinds & sim_change_names[i].bit) {
+    for (size_t i = 0; i < sizeof(sim_change_names) / sizeof(sim_change_names[0]) - 1; i++) {
+        if (s->change_kinds & sim_change_names[i].bit) { /* every name but "all" */
             size_t used = strlen(kinds);
             snprintf(kinds + used, sizeof(kinds) - used, "%s%s", used ? " " : "",
                      sim_change_names[i].name);

@@ -1,49 +1,9 @@
 /* Tests for membership churn, leadership transfers and snapshot-heavy runs in the simulator
  * (issue 6), and for the checks that come with them: quorum_overlap,
  * removed_leader_steps_down and snapshot_monotonic. */
-#include "sim/world.h"
+#include "tests/sim/sim_run_fixture.h"
 
-#include <criterion/criterion.h>
-#include <stdio.h>
 #include <string.h>
-
-#ifndef FLOWRAFT_SOURCE_DIR
-#define FLOWRAFT_SOURCE_DIR "."
-#endif
-
-static struct sim_scenario scenario;
-static struct report_run run;
-
-static void load(const char *relative)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", FLOWRAFT_SOURCE_DIR, relative);
-    char error[SIM_SCENARIO_ERROR_BYTES_MAX];
-    cr_assert_eq(sim_scenario_load(path, &scenario, error, sizeof(error)), 0, "%s", error);
-}
-
-static void parse(const char *text)
-{
-    char error[SIM_SCENARIO_ERROR_BYTES_MAX];
-    cr_assert_eq(sim_scenario_parse_string("test.ini", text, &scenario, error, sizeof(error)), 0,
-                 "%s", error);
-}
-
-static const struct report_run *run_seed(uint64_t seed, uint32_t raft_bugs)
-{
-    struct sim_run_options options = {
-        .scenario = &scenario,
-        .seed = seed,
-        .raft_test_bugs = raft_bugs,
-    };
-    sim_run(&options, &run);
-    return &run;
-}
-
-static uint64_t counter(const char *name)
-{
-    return report_run_counter(&run, name);
-}
 
 /* A configuration from id lists ("1,2,3"); an empty `outgoing` is not joint. */
 static struct raft_membership config(const char *voters, const char *outgoing)
@@ -232,19 +192,10 @@ Test(sim_membership, removed_leader_steps_down_and_stops)
 Test(sim_membership, unsafe_config_change_is_caught)
 {
     load("scenarios/membership-churn.ini");
-    for (uint64_t seed = 1; seed <= 5; seed++) {
-        const struct report_run *r = run_seed(seed, RAFT_BUG_UNSAFE_CONFIG_CHANGE);
-        cr_assert_neq(r->verdict, REPORT_ERROR, "%s", r->detail);
-        if (r->verdict == REPORT_PASS) {
-            continue;
-        }
-        cr_assert(strcmp(r->invariant, "quorum_overlap") == 0 ||
-                      strcmp(r->invariant, "election_safety") == 0,
-                  "caught as '%s': %s", r->invariant, r->detail);
-        cr_assert(strstr(r->repro, "--bug unsafe-config-change") != NULL, "%s", r->repro);
-        return;
-    }
-    cr_assert_fail("the unsafe configuration change survived 5 seeds");
+    const struct report_run *r = hunt(RAFT_BUG_UNSAFE_CONFIG_CHANGE, 5);
+    static const char *const allowed[] = { "quorum_overlap", "election_safety" };
+    expect_invariant(r, allowed, 2);
+    cr_assert(strstr(r->repro, "--bug unsafe-config-change") != NULL, "%s", r->repro);
 }
 
 /* Invariant: the same seed gives the same run with membership changes, transfers and slow
@@ -288,20 +239,9 @@ Test(sim_membership, snapshot_heavy_installs_in_chunks)
 Test(sim_membership, snapshot_truncating_newer_log_is_caught_under_heavy_snapshots)
 {
     load("scenarios/snapshot-heavy.ini");
-    for (uint64_t seed = 1; seed <= 10; seed++) {
-        const struct report_run *r = run_seed(seed, RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG);
-        cr_assert_neq(r->verdict, REPORT_ERROR, "%s", r->detail);
-        if (r->verdict != REPORT_PASS) {
-            static const char *const allowed[] = { "commit_monotonic", "leader_completeness",
-                                                   "commit_safety",    "state_machine_safety",
-                                                   "log_matching",     "snapshot_committed" };
-            for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-                if (strcmp(r->invariant, allowed[i]) == 0) {
-                    return;
-                }
-            }
-            cr_assert_fail("caught as '%s': %s", r->invariant, r->detail);
-        }
-    }
-    cr_assert_fail("the broken variant survived 10 seeds");
+    const struct report_run *r = hunt(RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 10);
+    static const char *const allowed[] = { "commit_monotonic", "leader_completeness",
+                                           "commit_safety",    "state_machine_safety",
+                                           "log_matching",     "snapshot_committed" };
+    expect_invariant(r, allowed, 6);
 }

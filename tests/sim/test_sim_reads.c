@@ -1,51 +1,9 @@
 /* Tests for linearizable reads in the simulator (issue 6): gets served through ReadIndex (§8)
  * pass every check, and the two broken ReadIndex variants of the core surface as
  * linearizability violations from stale reads within a bounded number of seeds. */
-#include "sim/world.h"
+#include "tests/sim/sim_run_fixture.h"
 
-#include <criterion/criterion.h>
-#include <stdio.h>
 #include <string.h>
-
-#ifndef FLOWRAFT_SOURCE_DIR
-#define FLOWRAFT_SOURCE_DIR "."
-#endif
-
-static struct sim_scenario scenario;
-static struct report_run run;
-
-static void load(const char *relative)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", FLOWRAFT_SOURCE_DIR, relative);
-    char error[SIM_SCENARIO_ERROR_BYTES_MAX];
-    cr_assert_eq(sim_scenario_load(path, &scenario, error, sizeof(error)), 0, "%s", error);
-}
-
-static const struct report_run *run_seed(uint64_t seed, uint32_t raft_bugs)
-{
-    struct sim_run_options options = {
-        .scenario = &scenario,
-        .seed = seed,
-        .raft_test_bugs = raft_bugs,
-    };
-    sim_run(&options, &run);
-    return &run;
-}
-
-/* Runs seeds 1..max with a core bug until one fails; returns that run. */
-static const struct report_run *hunt(uint32_t raft_bugs, uint64_t max)
-{
-    for (uint64_t seed = 1; seed <= max; seed++) {
-        const struct report_run *r = run_seed(seed, raft_bugs);
-        cr_assert_neq(r->verdict, REPORT_ERROR, "seed %lu: %s", (unsigned long)seed, r->detail);
-        if (r->verdict != REPORT_PASS) {
-            return r;
-        }
-    }
-    cr_assert_fail("the broken variant survived %lu seeds", (unsigned long)max);
-    return NULL;
-}
 
 /* Invariant: linearizability. Reads served by ReadIndex, racing leader isolations, pauses and
  * transfers, give a linearizable history; they really bypass the log (far fewer entries
