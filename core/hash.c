@@ -1,6 +1,8 @@
 /* XXH3-64 wrappers: one-shot, folded and streaming hashes. */
 #include "core/hash.h"
 
+#include "core/bytes.h"
+
 #include <assert.h>
 
 uint64_t hash_bytes(const void *data, size_t len, uint64_t seed)
@@ -18,9 +20,7 @@ uint64_t hash_fold_bytes(uint64_t running, const void *data, size_t len)
 uint64_t hash_fold_u64(uint64_t running, uint64_t value)
 {
     uint8_t bytes[8];
-    for (int i = 0; i < 8; i++) {
-        bytes[i] = (uint8_t)(value >> (8 * i));
-    }
+    bytes_put_u64(bytes, value);
     return XXH3_64bits_withSeed(bytes, sizeof(bytes), running);
 }
 

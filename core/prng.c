@@ -1,6 +1,7 @@
 /* Seeded pseudo-random generator: splitmix64 seeding, xoshiro256** output, named sub-streams. */
 #include "core/prng.h"
 
+#include "core/bytes.h"
 #include "core/hash.h"
 
 #include <assert.h>
@@ -42,9 +43,7 @@ uint64_t prng_seed_derive(uint64_t seed, const char *name)
 uint64_t prng_seed_derive_index(uint64_t seed, uint64_t index)
 {
     uint8_t bytes[8];
-    for (int i = 0; i < 8; i++) {
-        bytes[i] = (uint8_t)(index >> (8 * i)); /* little-endian, so the result is portable */
-    }
+    bytes_put_u64(bytes, index); /* little-endian, so the result is portable */
     return hash_bytes(bytes, sizeof(bytes), seed);
 }
 

@@ -1,6 +1,7 @@
 /* Wire codec: bounded little-endian encoding of messages and memberships; paranoid decoding. */
 #include "core/raft_codec.h"
 
+#include "core/bytes.h"
 #include "core/hash.h"
 
 #include <assert.h>
@@ -37,28 +38,15 @@ static void raft_put_u8(struct raft_writer *w, uint8_t v)
 static void raft_put_u32(struct raft_writer *w, uint32_t v)
 {
     uint8_t b[4];
-    for (int i = 0; i < 4; i++) {
-        b[i] = (uint8_t)(v >> (8 * i));
-    }
+    bytes_put_u32(b, v);
     raft_put_bytes(w, b, sizeof(b));
 }
 
 static void raft_put_u64(struct raft_writer *w, uint64_t v)
 {
     uint8_t b[8];
-    for (int i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(v >> (8 * i));
-    }
+    bytes_put_u64(b, v);
     raft_put_bytes(w, b, sizeof(b));
-}
-
-static uint64_t raft_get_le(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
 }
 
 /* Body bytes after the common part, for a valid message. */
@@ -258,7 +246,7 @@ static uint32_t raft_get_u32(struct raft_reader *r)
     if (!raft_need(r, 4)) {
         return 0;
     }
-    uint32_t v = (uint32_t)raft_get_le(r->buf + r->pos, 4);
+    uint32_t v = bytes_get_u32(r->buf + r->pos);
     r->pos += 4;
     return v;
 }
@@ -268,7 +256,7 @@ static uint64_t raft_get_u64(struct raft_reader *r)
     if (!raft_need(r, 8)) {
         return 0;
     }
-    uint64_t v = raft_get_le(r->buf + r->pos, 8);
+    uint64_t v = bytes_get_u64(r->buf + r->pos);
     r->pos += 8;
     return v;
 }
@@ -430,7 +418,7 @@ static const char *raft_check_header(const uint8_t *buf, size_t *body_len)
     if (buf[3] < RAFT_MSG_APPEND || buf[3] > RAFT_MESSAGE_TYPE_COUNT) {
         return "unknown message type";
     }
-    *body_len = (size_t)raft_get_le(buf + 4, 4);
+    *body_len = (size_t)bytes_get_u32(buf + 4);
     if (*body_len > RAFT_CODEC_BODY_BYTES_MAX) {
         return "body length exceeds RAFT_CODEC_BODY_BYTES_MAX";
     }
@@ -479,7 +467,7 @@ static const char *raft_check_frame(const uint8_t *buf, size_t len, size_t *body
     if (len > expected) {
         return "trailing bytes after the frame";
     }
-    uint64_t stored = raft_get_le(buf + RAFT_CODEC_HEADER_BYTES + *body_len, 8);
+    uint64_t stored = bytes_get_u64(buf + RAFT_CODEC_HEADER_BYTES + *body_len);
     if (stored != hash_bytes(buf, RAFT_CODEC_HEADER_BYTES + *body_len, 0)) {
         return "checksum mismatch";
     }

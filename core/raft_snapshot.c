@@ -2,27 +2,17 @@
 #include "core/raft_codec.h"
 #include "core/raft_internal.h"
 
+#include "core/bytes.h"
+
 #include <assert.h>
 #include <string.h>
 
 #define RAFT_STREAM_PREFIX_BYTES 4u /* u32 membership length */
 
-static void raft_put_u32_le(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint32_t raft_get_u32_le(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Offset of the state machine bytes in a stream (after prefix and membership). */
 static uint64_t raft_stream_data_offset(const uint8_t *stream)
 {
-    return RAFT_STREAM_PREFIX_BYTES + raft_get_u32_le(stream);
+    return RAFT_STREAM_PREFIX_BYTES + bytes_get_u32(stream);
 }
 
 void raft_snapshot_view_refresh(struct raft_node *node)
@@ -51,7 +41,7 @@ static void raft_stream_write(struct raft_node *node, const struct raft_membersh
                                     RAFT_MEMBERSHIP_BYTES_MAX, &mlen);
     assert(rc == RAFT_OK);
     (void)rc;
-    raft_put_u32_le(node->snap_buf, (uint32_t)mlen);
+    bytes_put_u32(node->snap_buf, (uint32_t)mlen);
     uint64_t offset = RAFT_STREAM_PREFIX_BYTES + mlen;
     assert(offset + len <= node->snap_capacity);
     if (len > 0) {
@@ -219,7 +209,7 @@ static bool raft_stream_parse(const uint8_t *stream, uint64_t len, struct raft_m
     if (len < RAFT_STREAM_PREFIX_BYTES) {
         return false;
     }
-    uint32_t mlen = raft_get_u32_le(stream);
+    uint32_t mlen = bytes_get_u32(stream);
     if (mlen > RAFT_MEMBERSHIP_BYTES_MAX || mlen > len - RAFT_STREAM_PREFIX_BYTES) {
         return false;
     }

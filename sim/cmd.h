@@ -24,8 +24,6 @@ int sim_cmd_parse_nodes(const char *text, uint32_t *mask);
 /* Prints a run's summary (and on failure the violation with its reproduce command). */
 void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *scenario,
                        FILE *out);
-/* Creates directory `path` and any missing parents (like mkdir -p). 0, or -1 with errno set. */
-int sim_cmd_mkdir_parents(const char *path);
 /* Maps a run's verdict to an exit code. */
 int sim_cmd_exit_code(const struct report_run *run);
 

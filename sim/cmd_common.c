@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const struct {
     const char *name;
@@ -187,29 +186,4 @@ void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *
             run->invariant);
     fprintf(out, "%s", run->detail);
     fprintf(out, "reproduce   %s\n", run->repro);
-}
-
-int sim_cmd_mkdir_parents(const char *path)
-{
-    assert(path != NULL);
-    char partial[1024];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof(partial)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(partial, path, len + 1);
-    /* Each '/' after the first byte ends a parent: create it, then the whole path. */
-    for (size_t i = 1; i <= len; i++) {
-        if (partial[i] != '/' && partial[i] != '\0') {
-            continue;
-        }
-        char saved = partial[i];
-        partial[i] = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST) {
-            return -1;
-        }
-        partial[i] = saved;
-    }
-    return 0;
 }

@@ -1,6 +1,7 @@
 /* `flowraft sweep`: many seeds of many scenarios in parallel, with JSON, HTML and JUnit reports. */
 #include "sim/cli.h"
 #include "sim/cmd.h"
+#include "storage/fs.h"
 #include "sim/sweep.h"
 
 #include <errno.h>
@@ -175,9 +176,13 @@ static int sim_cmd_sweep_write(const struct report_sweep *sweep, const struct si
     int rc = 0;
     char path[1024];
     if (a->report_dir != NULL) {
-        if (sim_cmd_mkdir_parents(a->report_dir) != 0) {
-            fprintf(stderr, "flowraft sweep: %s: cannot create: %s\n", a->report_dir,
-                    strerror(errno));
+        struct fs posix;
+        fs_posix_init(&posix);
+        if (strlen(a->report_dir) >= FS_PATH_BYTES_MAX ||
+            fs_mkdir_parents(&posix, a->report_dir) != FS_OK) {
+            fprintf(stderr, "flowraft sweep: %s: cannot create the report directory: %s\n",
+                    a->report_dir,
+                    posix.error.sys_errno ? strerror(posix.error.sys_errno) : "path too long");
             return -1;
         }
         static const struct {

@@ -2,7 +2,7 @@
 #include "storage/hardstate.h"
 
 #include "core/hash.h"
-#include "storage/bytes.h"
+#include "core/bytes.h"
 
 #include <assert.h>
 #include <inttypes.h>

@@ -2,7 +2,7 @@
 #include "storage/snap.h"
 
 #include "core/hash.h"
-#include "storage/bytes.h"
+#include "core/bytes.h"
 #include "storage/names.h"
 
 #include <assert.h>

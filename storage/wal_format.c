@@ -3,7 +3,7 @@
 #include "storage/wal_format.h"
 
 #include "core/hash.h"
-#include "storage/bytes.h"
+#include "core/bytes.h"
 
 #include <assert.h>
 #include <string.h>

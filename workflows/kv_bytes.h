@@ -81,7 +81,7 @@ static inline bool kv_read_u32(struct kv_reader *reader, uint32_t *out)
     if (!kv_read_bytes(reader, 4, &p)) {
         return false;
     }
-    *out = (uint32_t)wf_le_load(p, 4);
+    *out = (uint32_t)bytes_load_le(p, 4);
     return true;
 }
 
@@ -91,7 +91,7 @@ static inline bool kv_read_u64(struct kv_reader *reader, uint64_t *out)
     if (!kv_read_bytes(reader, 8, &p)) {
         return false;
     }
-    *out = wf_le_load(p, 8);
+    *out = bytes_load_le(p, 8);
     return true;
 }
 
@@ -119,14 +119,14 @@ static inline void kv_write_u8(struct kv_writer *writer, uint8_t value)
 static inline void kv_write_u32(struct kv_writer *writer, uint32_t value)
 {
     uint8_t bytes[4];
-    wf_le_store(bytes, value, sizeof(bytes));
+    bytes_store_le(bytes, value, sizeof(bytes));
     kv_write_bytes(writer, bytes, sizeof(bytes));
 }
 
 static inline void kv_write_u64(struct kv_writer *writer, uint64_t value)
 {
     uint8_t bytes[8];
-    wf_le_store(bytes, value, sizeof(bytes));
+    bytes_store_le(bytes, value, sizeof(bytes));
     kv_write_bytes(writer, bytes, sizeof(bytes));
 }
 

@@ -85,7 +85,7 @@ static void put_le(struct wf_writer *writer, uint64_t value, size_t width)
 {
     assert(width <= 8);
     uint8_t bytes[8];
-    wf_le_store(bytes, value, width);
+    bytes_store_le(bytes, value, width);
     wf_put_bytes(writer, bytes, width);
 }
 
@@ -172,7 +172,7 @@ static bool get_le(struct wf_reader *reader, const char *field, size_t width, ui
     if (at == NULL) {
         return false;
     }
-    *out = wf_le_load(at, width);
+    *out = bytes_load_le(at, width);
     return true;
 }
 

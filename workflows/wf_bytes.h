@@ -2,6 +2,7 @@
 #ifndef FLOWRAFT_WORKFLOWS_WF_BYTES_H
 #define FLOWRAFT_WORKFLOWS_WF_BYTES_H
 
+#include "core/bytes.h"
 #include "core/hash.h"
 #include "workflows/wf_error.h"
 
@@ -16,23 +17,6 @@
  * helpers and the hasher). Everything is little-endian and written field by field, never by
  * copying structs, so the bytes do not depend on memory layout or padding.
  */
-
-/* Fixed-width little-endian integers: `width` (1..8) bytes at `at`. */
-static inline void wf_le_store(uint8_t *at, uint64_t value, size_t width)
-{
-    for (size_t i = 0; i < width && i < 8; i++) {
-        at[i] = (uint8_t)(value >> (8 * i));
-    }
-}
-
-static inline uint64_t wf_le_load(const uint8_t *at, size_t width)
-{
-    uint64_t value = 0;
-    for (size_t i = 0; i < width && i < 8; i++) {
-        value |= (uint64_t)at[i] << (8 * i);
-    }
-    return value;
-}
 
 /*
  * XXH3-64 over bytes that arrive in small pieces: they are staged and fed to the stream in blocks,

@@ -1,4 +1,5 @@
 /* libFuzzer target (built with -Dfuzz=true): untrusted bytes as a KV command and as a snapshot. */
+#include "core/bytes.h"
 #include "core/hash.h"
 #include "workflows/kv.h"
 
@@ -54,9 +55,7 @@ static void check_as_snapshot(const uint8_t *data, size_t size)
     }
     memcpy(signed_input, data, size);
     uint64_t checksum = hash_bytes(signed_input, size - 8, KV_SNAPSHOT_SEED);
-    for (int i = 0; i < 8; i++) {
-        signed_input[size - 8 + i] = (uint8_t)(checksum >> (8 * i));
-    }
+    bytes_put_u64(signed_input + size - 8, checksum);
     struct kv_error error;
     if (kv_restore(restored, signed_input, size, &error) != 0) {
         return;

@@ -1,4 +1,5 @@
 /* libFuzzer target (built with -Dfuzz=true): untrusted bytes as a command and as a snapshot. */
+#include "core/bytes.h"
 #include "core/hash.h"
 #include "workflows/wf_coordinator.h"
 #include "workflows/wf_invariants.h"
@@ -93,9 +94,7 @@ static void check_as_snapshot(const uint8_t *data, size_t size)
     }
     memcpy(signed_input, data, size);
     uint64_t checksum = hash_bytes(signed_input, size - 8, 0);
-    for (int i = 0; i < 8; i++) {
-        signed_input[size - 8 + i] = (uint8_t)(checksum >> (8 * i));
-    }
+    bytes_put_u64(signed_input + size - 8, checksum);
     struct wf_error error;
     if (!wf_state_restore(restored, signed_input, size, &error)) {
         return;

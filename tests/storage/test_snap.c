@@ -2,7 +2,7 @@
 #include "storage/snap.h"
 
 #include "core/hash.h"
-#include "storage/bytes.h"
+#include "core/bytes.h"
 #include "tests/storage/helpers.h"
 
 #include <criterion/criterion.h>

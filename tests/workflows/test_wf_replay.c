@@ -1,5 +1,6 @@
 /* Replay tests: projector rebuild from the log, snapshot/restore equality, and determinism. */
 #include "core/prng.h"
+#include "core/bytes.h"
 #include "tests/workflows/test_wf_driver.h"
 
 #include <criterion/criterion.h>
@@ -216,9 +217,7 @@ Test(wf_replay, corrupt_snapshots_are_refused)
         bad[at] = prng_chance(&prng, 0.5) ? (uint8_t)prng_next(&prng)
                                           : (uint8_t)(bad[at] ^ (1u << prng_below(&prng, 8)));
         uint64_t checksum = hash_bytes(bad, size - 8, 0);
-        for (int i = 0; i < 8; i++) {
-            bad[size - 8 + i] = (uint8_t)(checksum >> (8 * i));
-        }
+        bytes_put_u64(bad + size - 8, checksum);
         if (wf_state_restore(state, bad, size, &error)) {
             struct wf_violation violation;
             cr_assert(wf_inv_check_state(state, &violation), "%s", violation.text);

@@ -1,4 +1,5 @@
 /* Tests for the canonical state encoding: the hash and snapshots cover every field, exactly. */
+#include "core/bytes.h"
 #include "tests/workflows/test_wf_driver.h"
 #include "workflows/wf_state_impl.h" /* white-box: walk and perturb every field */
 
@@ -527,9 +528,7 @@ Test(wf_snapshot, restore_refuses_a_nul_inside_a_string)
     cr_assert_not_null(at);
     at[7] = '\0';
     uint64_t checksum = hash_bytes(bytes, size - 8, 0);
-    for (int i = 0; i < 8; i++) {
-        bytes[size - 8 + i] = (uint8_t)(checksum >> (8 * i));
-    }
+    bytes_put_u64(bytes + size - 8, checksum);
     struct wf_state *restored = wfd_rebuild(driver, 0);
     struct wf_error error;
     cr_assert_not(wf_state_restore(restored, bytes, size, &error));
