@@ -2,6 +2,7 @@
  * nodes, and leadership transfers. */
 #include "sim/membership.h"
 
+#include "core/hash.h"
 #include "reports/report.h"
 #include "sim/world.h"
 
@@ -34,7 +35,11 @@ static void sim_membership_arm(struct sim_world *w, enum sim_concern concern, ui
     if (every_us == 0) {
         return;
     }
-    uint64_t at = w->queue.now_us + sim_faults_interval(w, concern, every_us);
+    uint64_t interval = sim_faults_interval(w, concern, every_us);
+    if (interval == UINT64_MAX) {
+        return; /* the calm choice: no further arrival of this kind */
+    }
+    uint64_t at = w->queue.now_us + interval;
     if (at < w->scenario.duration_us) {
         sim_world_push(w, at, SIM_EV_MEMBERSHIP, 0, what);
     }
@@ -490,4 +495,27 @@ void sim_membership_counters(const struct sim_world *w, struct report_run *r)
     report_run_count(r, "membership.committed", w->config_check.committed_changes);
     report_run_count(r, "transfer.requested", s->transfers);
     report_run_count(r, "transfer.done", s->transferred);
+}
+
+uint64_t sim_membership_fingerprint(const struct sim_world *w)
+{
+    const struct sim_membership *m = &w->membership;
+    uint64_t words[8] = {
+        m->queue_count,
+        (uint64_t)m->active << 32 | (uint64_t)m->action,
+        m->joining,
+        m->leaving,
+        m->active && m->deadline_us > w->queue.now_us ? m->deadline_us - w->queue.now_us : 0,
+        m->stop_pending,
+        m->transfer_to,
+        m->transfer_deadline_us > w->queue.now_us ? m->transfer_deadline_us - w->queue.now_us : 0,
+    };
+    uint64_t h = hash_bytes(words, sizeof(words), 0);
+    for (uint32_t i = 0; i < m->queue_count; i++) {
+        const struct sim_change *c = &m->queue[i];
+        uint64_t change[2] = { (uint64_t)c->action << 32 | (uint64_t)c->scripted,
+                               (uint64_t)c->target.kind << 32 | c->target.node };
+        h = hash_fold_bytes(h, change, sizeof(change));
+    }
+    return h;
 }

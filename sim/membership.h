@@ -86,6 +86,9 @@ void sim_membership_phase_end(struct sim_world *w);
 /* A step of `n` made it leader: completes a transfer heading there. */
 void sim_membership_on_leader(struct sim_world *w, struct sim_node *n);
 void sim_membership_counters(const struct sim_world *w, struct report_run *r);
+/* A hash of the driver's state (queue, change in progress, pending stops and transfer), for the
+ * model checker's state fingerprint. */
+uint64_t sim_membership_fingerprint(const struct sim_world *w);
 
 enum sim_membership_event {
     SIM_MEMBERSHIP_POLL = 0,

@@ -436,6 +436,8 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
             return -1;
         }
         w->options.seed = header.seed; /* the recording run's seed, for reports */
+    } else if (o->strategy != NULL) {
+        sim_chooser_init_strategy(&w->chooser, o->seed, *o->strategy);
     } else {
         sim_chooser_init_prng(&w->chooser, o->seed);
     }
@@ -535,6 +537,9 @@ static void sim_world_loop(struct sim_world *w)
         }
         if (sim_chooser_failed(&w->chooser)) {
             sim_world_fail(w, "%s", w->chooser.error);
+        }
+        if (w->options.observe != NULL && w->options.observe(w->options.observe_ctx, w)) {
+            w->stop = 1;
         }
     }
     if (!w->stop && !w->liveness_done) {

@@ -224,6 +224,12 @@ struct sim_run_options {
     uint32_t log_kinds;       /* bit per enum sim_event_kind; 0: all but ticks */
     const char *argv0_hint;   /* how to name the program in reproduce commands ("flowraft") */
     const char *history_path; /* write the client history here (text format), or NULL */
+    /* For the shrinker and the model checker (sim/shrink.h, sim/mc.h). Borrowed for the run. */
+    const struct sim_chooser_strategy *strategy; /* decides instead of the seed, or NULL */
+    /* After every event and its checks (a violating one included); a nonzero return ends the
+     * run there, as a pass unless it violated. NULL: none. */
+    int (*observe)(void *ctx, const struct sim_world *world);
+    void *observe_ctx;
 };
 
 struct sim_world {
@@ -335,7 +341,8 @@ void sim_faults_heal_all(struct sim_world *world);
 void sim_faults_restart_later(struct sim_world *world, uint32_t node);
 /* The fault atlas: which nodes' disks may be damaged (at most corrupt_replicas_max). */
 void sim_faults_atlas(struct sim_world *world);
-/* An exponential interval with mean `mean_us` drawn under `concern` (Poisson arrivals). */
+/* An exponential interval with mean `mean_us` drawn under `concern` (Poisson arrivals);
+ * UINT64_MAX (the calm choice of a shrunk schedule) means no further arrival. */
 uint64_t sim_faults_interval(struct sim_world *world, enum sim_concern concern, uint64_t mean_us);
 /* The current leader's index (an up node whose role is leader with the highest term), or -1. */
 int sim_world_leader(const struct sim_world *world);
