@@ -25,6 +25,7 @@ static const char *const sim_concern_names[SIM_CONCERN_COUNT] = {
     [SIM_CONCERN_DISK] = "disk.fault",
     [SIM_CONCERN_DISK_LATENCY] = "disk.latency",
     [SIM_CONCERN_CLIENT] = "client",
+    [SIM_CONCERN_WORKFLOW] = "workflow",
     [SIM_CONCERN_CLOCK] = "clock",
     [SIM_CONCERN_NODE_SEED] = "node.seed",
     [SIM_CONCERN_SWARM] = "swarm",

@@ -42,6 +42,7 @@ enum sim_concern {
     SIM_CONCERN_DISK,         /* disk faults, routed from the simulated file system */
     SIM_CONCERN_DISK_LATENCY, /* how long a sync takes */
     SIM_CONCERN_CLIENT,       /* client requests: operation, key, value, think time */
+    SIM_CONCERN_WORKFLOW,     /* the workflow plane: worker durations and fates, its messages */
     SIM_CONCERN_CLOCK,        /* per-node tick phase */
     SIM_CONCERN_NODE_SEED,    /* the seed of each Raft node incarnation's own PRNG */
     SIM_CONCERN_SWARM,        /* swarm mode: which fault kinds are on, at what rates */

@@ -12,6 +12,7 @@ int sim_cmd_scenario(int argc, char **argv);
 int sim_cmd_run(int argc, char **argv);
 int sim_cmd_replay(int argc, char **argv);
 int sim_cmd_sweep(int argc, char **argv);
+int sim_cmd_history(int argc, char **argv);
 /* --- mc: the shrinker and the model checker (sim/cmd_shrink.c, sim/cmd_check.c) --- */
 int sim_cmd_shrink(int argc, char **argv);
 int sim_cmd_check(int argc, char **argv);
