@@ -29,6 +29,9 @@ static const char *const sim_concern_names[SIM_CONCERN_COUNT] = {
     [SIM_CONCERN_CLOCK] = "clock",
     [SIM_CONCERN_NODE_SEED] = "node.seed",
     [SIM_CONCERN_SWARM] = "swarm",
+    [SIM_CONCERN_MEMBERSHIP] = "membership",
+    [SIM_CONCERN_TRANSFER] = "transfer",
+    [SIM_CONCERN_SLOW] = "slow",
 };
 
 const char *sim_concern_name(enum sim_concern concern)

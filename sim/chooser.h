@@ -46,6 +46,9 @@ enum sim_concern {
     SIM_CONCERN_CLOCK,        /* per-node tick phase */
     SIM_CONCERN_NODE_SEED,    /* the seed of each Raft node incarnation's own PRNG */
     SIM_CONCERN_SWARM,        /* swarm mode: which fault kinds are on, at what rates */
+    SIM_CONCERN_MEMBERSHIP,   /* membership changes: when, which kind, which nodes */
+    SIM_CONCERN_TRANSFER,     /* leadership transfers: when, to whom */
+    SIM_CONCERN_SLOW,         /* which nodes are slow ([slow] count) */
     SIM_CONCERN_COUNT,
 };
 

@@ -222,12 +222,14 @@ static uint64_t sim_mc_event_hash(const struct sim_world *w, const struct sim_ev
 
 static uint64_t sim_mc_fingerprint(const struct sim_world *w)
 {
-    assert(w->scenario.nodes <= SIM_NODES_MAX);
+    assert(w->node_slots <= SIM_NODES_MAX);
     assert(w->scenario.clients <= SIM_CLIENTS_MAX);
     uint64_t h = hash_fold_u64(0x666c6f77u, (uint64_t)w->liveness_phase);
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+    h = hash_fold_u64(h, sim_membership_fingerprint(w)); /* changes in progress, transfers */
+    for (uint32_t i = 0; i < w->node_slots; i++) {
         const struct sim_node *n = &w->nodes[i];
-        h = hash_fold_u64(h, (uint64_t)n->up | (uint64_t)n->paused << 1 | (uint64_t)n->dead << 2);
+        h = hash_fold_u64(h, (uint64_t)n->up | (uint64_t)n->paused << 1 | (uint64_t)n->dead << 2 |
+                                 (uint64_t)n->member << 3 | (uint64_t)n->reads.count << 8);
         if (n->up && n->replica != NULL) {
             h = hash_fold_u64(h, raft_state_hash(replica_raft(n->replica)));
             h = hash_fold_u64(h, kv_hash(replica_kv(n->replica)));
@@ -241,8 +243,8 @@ static uint64_t sim_mc_fingerprint(const struct sim_world *w)
             h = hash_fold_bytes(h, durable, sizeof(durable));
         }
     }
-    for (uint32_t a = 0; a < w->scenario.nodes; a++) {
-        for (uint32_t b = 0; b < w->scenario.nodes; b++) {
+    for (uint32_t a = 0; a < w->node_slots; a++) {
+        for (uint32_t b = 0; b < w->node_slots; b++) {
             const struct sim_net_link *link = &w->net.links[a][b];
             uint64_t clog = link->clogged_until_us > w->queue.now_us
                                 ? link->clogged_until_us - w->queue.now_us
