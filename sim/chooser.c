@@ -529,3 +529,39 @@ int sim_schedule_save(const char *path, const struct sim_schedule_header *header
     }
     return 0;
 }
+
+void sim_decisions_push(struct sim_decisions *list, struct sim_decision d)
+{
+    assert(list != NULL);
+    assert(list->count <= list->capacity);
+    if (list->full) {
+        return;
+    }
+    if (list->count == list->capacity) {
+        size_t grown = list->capacity == 0 ? 4096 : list->capacity * 2;
+        struct sim_decision *bigger = grown > SIM_SCHEDULE_DECISIONS_MAX
+                                          ? NULL
+                                          : realloc(list->items, grown * sizeof(list->items[0]));
+        if (bigger == NULL) {
+            list->full = 1;
+            return;
+        }
+        list->items = bigger;
+        list->capacity = grown;
+    }
+    list->items[list->count++] = d;
+}
+
+void sim_decisions_clear(struct sim_decisions *list)
+{
+    assert(list != NULL);
+    list->count = 0;
+    list->full = 0;
+}
+
+void sim_decisions_free(struct sim_decisions *list)
+{
+    assert(list != NULL);
+    free(list->items);
+    *list = (struct sim_decisions){ 0 };
+}

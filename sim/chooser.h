@@ -160,6 +160,21 @@ struct sim_decision {
     uint8_t concern; /* enum sim_concern */
 };
 
+/* A growable list of decisions (a run's trace), bounded by SIM_SCHEDULE_DECISIONS_MAX. Zero it to
+ * start; sim_decisions_free releases it. */
+struct sim_decisions {
+    struct sim_decision *items; /* owned */
+    size_t count;               /* invariant: count <= capacity <= SIM_SCHEDULE_DECISIONS_MAX */
+    size_t capacity;
+    int full; /* a push failed (bound or memory): the list is incomplete */
+};
+
+/* Appends `d`; on failure sets list->full and keeps what it had. */
+void sim_decisions_push(struct sim_decisions *list, struct sim_decision d);
+/* Empties the list (keeping its memory) and clears `full`. */
+void sim_decisions_clear(struct sim_decisions *list);
+void sim_decisions_free(struct sim_decisions *list);
+
 /* Reads a whole schedule file: its header and up to `count_max` decisions into *decisions
  * (allocated, owned by the caller, free() it; NULL when there are none). Returns 0, or -1 with a
  * message naming the file and line in `error`. */
