@@ -512,7 +512,7 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
 static void sim_world_teardown(struct sim_world *w)
 {
     sim_wf_teardown(w);
-    for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
+    for (uint32_t i = 0; i < w->node_slots; i++) { /* the slots beyond were never set up */
         sim_node_deinit(&w->nodes[i]);
     }
     sim_check_deinit(&w->checker);
