@@ -186,11 +186,16 @@ const struct replica_machines *replica_sm_machines(const struct replica_sm *sm)
 
 /* ---- the snapshot container ---- */
 
+/* The container's size around sections of these lengths. */
+static size_t replica_sm_container_size(size_t kv_len, size_t wf_len)
+{
+    return REPLICA_SM_HEADER_BYTES + 2 * REPLICA_SM_SECTION_BYTES + kv_len + wf_len + 8;
+}
+
 size_t replica_sm_snapshot_size(const struct replica_sm *sm)
 {
     assert(sm != NULL);
-    return REPLICA_SM_HEADER_BYTES + 2 * REPLICA_SM_SECTION_BYTES + kv_snapshot_bytes(sm->kv) +
-           wf_state_snapshot_size(sm->wf) + 8;
+    return replica_sm_container_size(kv_snapshot_bytes(sm->kv), wf_state_snapshot_size(sm->wf));
 }
 
 static uint8_t *replica_sm_section(uint8_t *p, uint8_t tag, uint64_t len)
@@ -205,12 +210,12 @@ size_t replica_sm_snapshot_write(const struct replica_sm *sm, uint8_t *buf, size
 {
     assert(sm != NULL);
     assert(buf != NULL || cap == 0);
-    size_t size = replica_sm_snapshot_size(sm);
+    size_t kv_len = kv_snapshot_bytes(sm->kv); /* each section sized once (an encoding pass) */
+    size_t wf_len = wf_state_snapshot_size(sm->wf);
+    size_t size = replica_sm_container_size(kv_len, wf_len);
     if (cap < size) {
         return 0;
     }
-    size_t kv_len = kv_snapshot_bytes(sm->kv);
-    size_t wf_len = wf_state_snapshot_size(sm->wf);
     /* The cached workflow hash is checked whenever the whole state is written anyway. */
     assert(!sm->wf_hash_valid || sm->wf_hash == wf_state_hash_uncached(sm->wf));
     uint8_t *p = buf;
