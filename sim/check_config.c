@@ -96,10 +96,19 @@ void sim_check_config_init(struct sim_check_config *cc, uint32_t node_count,
 {
     assert(cc != NULL);
     assert(node_count >= 1 && node_count <= SIM_CHECK_NODES_MAX);
-    memset(cc, 0, sizeof(*cc));
+    /* Field by field: the registry (tens of KB) is read only below registry_count, so it is not
+     * cleared (a short run then never touches those pages). */
     cc->node_count = node_count;
     cc->committed = *bootstrap;
+    cc->committed_index = 0;
     cc->committed_hash = sim_membership_hash(bootstrap);
+    cc->scanned_to = 0;
+    cc->registry_count = 0;
+    memset(cc->nodes, 0, sizeof(cc->nodes));
+    memset(cc->cache, 0, sizeof(cc->cache));
+    cc->cache_next = 0;
+    cc->committed_changes = 0;
+    cc->overlap_checks = 0;
 }
 
 void sim_check_config_append(struct sim_check_config *cc, struct sim_checker *checker,

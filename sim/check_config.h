@@ -60,7 +60,7 @@ struct sim_check_config {
     uint64_t committed_index;         /* c */
     uint64_t committed_hash;
     uint64_t scanned_to; /* checker.committed_last when the registry was last scanned */
-    struct sim_check_config_entry registry[SIM_CHECK_CONFIG_REGISTRY_MAX];
+    struct sim_check_config_entry registry[SIM_CHECK_CONFIG_REGISTRY_MAX]; /* [0, registry_count) */
     uint32_t registry_count;
     struct sim_check_config_node nodes[SIM_CHECK_NODES_MAX];
     struct {

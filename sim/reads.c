@@ -19,13 +19,13 @@ static void sim_reads_remove(struct sim_reads *reads, uint32_t i)
 void sim_reads_local(const struct sim_node *n, uint32_t key_number, struct sim_reply *reply)
 {
     assert(n->replica != NULL);
-    char key[16];
-    int key_len = snprintf(key, sizeof(key), "k%u", key_number);
+    char key[SIM_KEY_NAME_BYTES];
+    size_t key_len = sim_key_name(key_number, key);
     const uint8_t *value = NULL;
     uint32_t value_len = 0;
     reply->kind = SIM_REPLY_RESULT;
     reply->status = KV_STATUS_NOT_FOUND;
-    if (kv_read(replica_kv(n->replica), key, (size_t)key_len, &value, &value_len) &&
+    if (kv_read(replica_kv(n->replica), key, key_len, &value, &value_len) &&
         value_len <= SIM_VALUE_BYTES_MAX) {
         reply->status = KV_STATUS_OK;
         reply->has_value = 1;

@@ -65,7 +65,7 @@ int sim_wf_check_setup(struct sim_world *w)
 void sim_wf_check_teardown(struct sim_world *w)
 {
     struct sim_wf *wf = w->wf;
-    for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
+    for (uint32_t i = 0; i < w->node_slots; i++) { /* only these slots were set up */
         wf_inv_view_destroy(wf->nodes[i].before);
         wf->nodes[i].before = NULL;
     }

@@ -106,6 +106,7 @@ void sim_wf_client_answer(struct sim_world *w, struct sim_wf_msg *msg)
     switch (msg->answer) {
     case SIM_WF_ANSWER_APPLIED:
         r->done = true;
+        wf->requests_done++;
         r->status = msg->status;
         wf->stats.answers[msg->status]++;
         sim_world_note(w, "%s %s: %s", wf_command_type_name(r->type), r->workflow_id,

@@ -105,18 +105,44 @@ void sim_world_fail(struct sim_world *w, const char *format, ...)
     va_end(args);
 }
 
+/* Starts one more note in the current event's record: the separator after an earlier note
+ * (truncated to the room left). Returns where the new text goes. */
+static size_t sim_world_note_open(struct sim_world *w)
+{
+    char *note = w->current.note;
+    size_t size = sizeof(w->current.note);
+    size_t used = strnlen(note, size);
+    assert(used < size);
+    if (used > 0) {
+        static const char separator[] = "; ";
+        size_t room = size - 1 - used;
+        size_t n = room < sizeof(separator) - 1 ? room : sizeof(separator) - 1;
+        memcpy(note + used, separator, n);
+        used += n;
+        note[used] = '\0';
+    }
+    return used;
+}
+
 /* A note about the current event (a leader elected, a fault injected): logged, and appended to
- * the event's text in the recent-events record. */
+ * the event's text in the recent-events record. Formatted once, straight into the record. */
 void sim_world_note(struct sim_world *w, const char *format, ...)
 {
-    char note[160];
+    size_t used = sim_world_note_open(w);
     va_list args;
     va_start(args, format);
-    vsnprintf(note, sizeof(note), format, args);
+    vsnprintf(w->current.note + used, sizeof(w->current.note) - used, format, args);
     va_end(args);
-    size_t used = strlen(w->current.note);
-    snprintf(w->current.note + used, sizeof(w->current.note) - used, "%s%s", used ? "; " : "",
-             note);
+}
+
+void sim_world_note_text(struct sim_world *w, const char *text, size_t len)
+{
+    assert(text != NULL || len == 0);
+    size_t used = sim_world_note_open(w);
+    size_t room = sizeof(w->current.note) - 1 - used;
+    size_t n = len < room ? len : room;
+    memcpy(w->current.note + used, text, n);
+    w->current.note[used + n] = '\0';
 }
 
 static int sim_world_logged(const struct sim_world *w, const struct sim_event *e)
@@ -512,7 +538,7 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
 static void sim_world_teardown(struct sim_world *w)
 {
     sim_wf_teardown(w);
-    for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
+    for (uint32_t i = 0; i < w->node_slots; i++) { /* the slots beyond were never set up */
         sim_node_deinit(&w->nodes[i]);
     }
     sim_check_deinit(&w->checker);

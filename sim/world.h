@@ -297,15 +297,25 @@ const char *sim_event_kind_name(enum sim_event_kind kind);
 int sim_event_kinds_parse(const char *text, uint32_t *mask);
 
 /* Internal: shared by world.c, node.c, client.c and faults.c. */
+
+/* Writes the name of workload key `key` ("k<key>", what clients put and get) into `out` (at least
+ * SIM_KEY_NAME_BYTES) and returns its length. As snprintf would, without its cost per operation. */
+#define SIM_KEY_NAME_BYTES 16u
+size_t sim_key_name(uint32_t key, char *out);
+/* Appends the decimal digits of `value` at `out` (room for 20) and returns how many. */
+size_t sim_format_u64(uint64_t value, char *out);
 int sim_world_push(struct sim_world *world, uint64_t time_us, enum sim_event_kind kind,
                    uint32_t node, uint64_t arg);
 void sim_world_fail(struct sim_world *world, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 void sim_world_note(struct sim_world *world, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+/* sim_world_note of `len` bytes of text, unformatted (for notes made on every operation). */
+void sim_world_note_text(struct sim_world *world, const char *text, size_t len);
 
 /* The replica configuration of a node (the same state-machine limits on every node). */
 void sim_node_config(struct sim_world *world, struct sim_node *node, struct replica_config *config);
+/* `node` must be all zero (the world is calloc'd); deinit releases the replica and the disk. */
 int sim_node_init(struct sim_world *world, struct sim_node *node, uint32_t index);
 void sim_node_deinit(struct sim_node *node);
 int sim_node_start(struct sim_world *world, struct sim_node *node);
