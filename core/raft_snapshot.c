@@ -126,6 +126,7 @@ void raft_snapshot_send(struct raft_node *node, struct raft_progress *pr)
     if (pr->state != RAFT_PROGRESS_SNAPSHOT || pr->snapshot_index != node->snapshot_index) {
         pr->state = RAFT_PROGRESS_SNAPSHOT; /* (re)start with the latest snapshot */
         pr->snapshot_index = node->snapshot_index;
+        pr->snapshot_total = node->snap_len;
         pr->snapshot_offset = 0;
         pr->snapshot_sent = 0;
         pr->inflight_count = 0;
@@ -173,7 +174,11 @@ void raft_recv_snapshot_response(struct raft_node *node, const struct raft_messa
         pr->snapshot_sent = 0;
         return;
     }
-    if (r->offset >= node->snap_len) {
+    /* The stream being sent is pr's, not necessarily the latest one: the leader may have
+     * compacted again since, and an acknowledgement of part of the older stream can cover as
+     * many bytes as the newer one has. Only a whole stream is an install. */
+    assert(pr->snapshot_total > 0);
+    if (r->offset >= pr->snapshot_total) {
         /* Installed: the follower holds everything up to the snapshot (§7). */
         raft_progress_update_match(pr, pr->snapshot_index);
         raft_progress_become_probe(pr);

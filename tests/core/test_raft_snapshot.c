@@ -283,3 +283,84 @@ Test(raft_snapshot, conflicting_log_replaced_by_snapshot)
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
 }
+
+/* Takes a snapshot on node `id` at `index` with `len` bytes of filler (not the harness's state
+ * machine format: use it only for a snapshot no follower will restore). */
+static void take_raw_snapshot(struct harness *h, uint32_t id, uint64_t index, size_t len)
+{
+    static uint8_t filler[256];
+    cr_assert_leq(len, sizeof(filler));
+    memset(filler, 0xab, len);
+    struct raft_event ev = { .type = RAFT_EVENT_SNAPSHOT };
+    ev.snapshot.index = index;
+    ev.snapshot.data = filler;
+    ev.snapshot.data_len = len;
+    cr_assert_eq(h_step(h, id, &ev), RAFT_OK);
+}
+
+/* Delivers frames in FIFO order, except a SNAPSHOT_RESPONSE from `from` acknowledging `offset`
+ * bytes, which is left in flight. Returns its position, or SIZE_MAX if none came. */
+static size_t deliver_holding_snapshot_ack(struct harness *h, uint32_t from, uint64_t offset)
+{
+    size_t held = SIZE_MAX;
+    for (int i = 0; i < 1000 && h->net_count > (held == SIZE_MAX ? 0 : 1); i++) {
+        size_t pos = held == 0 ? 1 : 0;
+        struct raft_message m;
+        h_peek(h, pos, &m);
+        if (held == SIZE_MAX && m.type == RAFT_MSG_SNAPSHOT_RESPONSE && m.from == from &&
+            !m.snapshot_response.reject && m.snapshot_response.offset == offset) {
+            h_reorder(h, pos);
+            held = h->net_count - 1;
+            continue;
+        }
+        h_deliver(h, pos);
+        if (held != SIZE_MAX && held > 0) {
+            held--;
+        }
+    }
+    return held;
+}
+
+/*
+ * Invariant (§7, log matching): a leader counts a follower as holding a snapshot only when that
+ * follower acknowledged ALL of the stream it was sent. Here the leader compacts again (a newer,
+ * shorter snapshot) while a partial acknowledgement of the older stream is in flight; that
+ * acknowledgement covers as many bytes as the new stream has, but it is not an install. Before
+ * the fix the leader took it for one, set the follower's match to the old snapshot index, and its
+ * heartbeats then let the follower commit its own conflicting entries (state machine safety).
+ */
+Test(raft_snapshot, partial_ack_of_an_older_stream_is_not_an_install)
+{
+    struct harness *h = h_create(3, 105, snap_config, NULL);
+    static const uint64_t good[] = { 1, 2, 2 };
+    static const uint64_t bad[] = { 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3 };
+    h_load_log(h, 1, good, 3, 3, 1);
+    h_load_log(h, 2, good, 3, 3, 1);
+    h_load_log(h, 3, bad, 12, 3, 1); /* entries 2..12 of term 3 never committed */
+    h_isolate(h, 3, true);
+    cr_assert(h_elect(h, 1, 0x3));
+    propose_n(h, 1, 4);
+    settle(h, 1, 2);
+    cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 8);
+    take_raw_snapshot(h, 1, 6, 100); /* stream: 4 + 25 + 100 = 129 bytes, 9 chunks of 16 */
+    h_isolate(h, 3, false);
+    h_tick(h, 1);
+    h_tick(h, 1); /* heartbeat: node 3 answers, is probed, and gets the snapshot stream */
+    size_t held = deliver_holding_snapshot_ack(h, 3, 64);
+    cr_assert_neq(held, SIZE_MAX, "node 3 acknowledged 64 bytes of the 129-byte stream");
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 3)), 0, "nothing installed yet");
+
+    cr_assert_eq(h_take_snapshot(h, 1), RAFT_OK); /* index 8, stream 4 + 25 + 24 = 53 bytes */
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 1)), 8);
+    h_deliver(h, held); /* "64 bytes received" for the snapshot at index 6 */
+    uint64_t match = 0;
+    cr_assert(raft_node_peer_match(h_raft(h, 1), 3, &match));
+    cr_expect_eq(match, 0, "node 3 installed nothing, yet its match is %llu",
+                 (unsigned long long)match);
+    h_clear_net(h);   /* the newer stream's first chunk is lost: a heartbeat comes first */
+    settle(h, 1, 12); /* heartbeats, the newer snapshot, the log after it */
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 3)), 8);
+    cr_assert_eq(h_node(h, 3)->sm_hash, h_node(h, 1)->sm_hash);
+    h_destroy(h);
+}
