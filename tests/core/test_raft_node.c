@@ -200,6 +200,79 @@ Test(raft_node, malformed_events_refused)
     raft_node_destroy(node);
 }
 
+/* Steps `m` into `node` and expects it refused with RAFT_ERR_INVALID, state untouched. */
+static void expect_refused(struct raft_node *node, const struct raft_message *m, const char *what)
+{
+    uint64_t hash = raft_state_hash(node);
+    struct raft_event ev = { .type = RAFT_EVENT_RECEIVE };
+    ev.receive.message = m;
+    struct raft_update u;
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_ERR_INVALID, "%s", what);
+    cr_assert_str_not_empty(raft_node_errmsg(node), "%s: a reason is given", what);
+    cr_assert_eq(u.message_count, 0, "%s", what);
+    cr_assert_eq(u.entry_count, 0, "%s", what);
+    cr_assert_eq(raft_state_hash(node), hash, "%s", what);
+}
+
+/* Invariant (untrusted input): a received message that raft_decode would have refused (entries
+ * missing or inconsistent with prev_index, term 0, unknown types, a snapshot chunk outside its
+ * stream) is refused as an event too. Before, a chunk longer than its stream was copied past the
+ * receive buffer, entries with term 0 or an unknown type entered the log, and NULL entries
+ * crashed the node. */
+Test(raft_node, messages_the_codec_refuses_are_refused_as_events)
+{
+    struct raft_config c = config3(1);
+    struct raft_node *node = raft_node_create(&c);
+    static uint8_t big[2u << 20];
+    struct raft_entry es[2] = { e(1, 1, "a"), e(2, 1, "b") };
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_APPEND;
+    m.term = 1;
+    m.from = 2;
+    m.to = 1;
+    m.append.entries = es;
+    m.append.entry_count = 2;
+
+    es[1].index = 7;
+    expect_refused(node, &m, "entry index not prev_index + 1 + i");
+    es[1] = e(2, 0, "b");
+    expect_refused(node, &m, "entry term 0");
+    es[1] = e(2, 1, "b");
+    es[1].type = (enum raft_entry_type)9;
+    expect_refused(node, &m, "unknown entry type");
+    es[1] = e(2, 1, "b");
+    es[1].data = NULL;
+    expect_refused(node, &m, "payload NULL");
+    m.append.entries = NULL;
+    expect_refused(node, &m, "entries NULL");
+    m.append.entries = es;
+    m.append.prev_index = UINT64_MAX;
+    expect_refused(node, &m, "prev_index overflow");
+
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_SNAPSHOT;
+    m.term = 1;
+    m.from = 2;
+    m.to = 1;
+    m.snapshot = (struct raft_snapshot_chunk){ 5, 1, 10, 0, big, sizeof(big) };
+    expect_refused(node, &m, "chunk longer than its stream (and than the receive buffer)");
+    m.snapshot = (struct raft_snapshot_chunk){ 5, 1, 10, 11, big, 0 };
+    expect_refused(node, &m, "chunk offset beyond the stream");
+    m.snapshot = (struct raft_snapshot_chunk){ 5, 1, 10, 0, NULL, 4 };
+    expect_refused(node, &m, "chunk data NULL");
+    m.snapshot = (struct raft_snapshot_chunk){ 0, 1, 10, 0, big, 4 };
+    expect_refused(node, &m, "chunk for index 0");
+
+    m.snapshot = (struct raft_snapshot_chunk){ 5, 1, 10, 0, big, 4 };
+    struct raft_event ev = { .type = RAFT_EVENT_RECEIVE };
+    ev.receive.message = &m;
+    struct raft_update u;
+    cr_assert_eq(raft_step(node, &ev, &u), RAFT_OK, "a valid chunk is still taken");
+    cr_assert_eq(raft_node_term(node), 1);
+    raft_node_destroy(node);
+}
+
 /* Invariant: the state hash covers protocol state but not timers: equal nodes hash equal,
  * a tick that does not fire leaves it, a term change moves it. */
 Test(raft_node, state_hash_tracks_protocol_state_only)
