@@ -315,7 +315,7 @@ static int raft_restore_check(struct raft_node *node, const struct raft_restore 
                              (unsigned long long)prev_term, (unsigned long long)r->hard_state.term);
         }
         if (e->type < RAFT_ENTRY_NOOP || e->type > RAFT_ENTRY_CONFIG ||
-            (e->data == NULL && e->data_len > 0)) {
+            (e->data == NULL && e->data_len > 0) || e->data_len > RAFT_ENTRY_BYTES_MAX) {
             return raft_fail(node, RAFT_ERR_CORRUPT, "entry %llu has a bad type or payload",
                              (unsigned long long)e->index);
         }

@@ -127,6 +127,26 @@ Test(raft_node, restore_rejects_inconsistent_state)
     }
 }
 
+/* Invariant: a recovered entry no node could have accepted (a payload beyond
+ * RAFT_ENTRY_BYTES_MAX, which the codec cannot carry) is refused as corrupt, even when the
+ * in-memory log is large enough to hold it. Before, it was restored and the node, once leader,
+ * built AppendEntries the codec asserts on. */
+Test(raft_node, restore_rejects_entry_beyond_the_codec)
+{
+    struct raft_config c = config3(1);
+    c.limits.log_bytes_max = 2ull * RAFT_ENTRY_BYTES_MAX;
+    static uint8_t huge[RAFT_ENTRY_BYTES_MAX + 1u];
+    struct raft_entry es[2] = { e(1, 1, "a"), e(2, 1, "b") };
+    es[1].data = huge;
+    es[1].data_len = sizeof(huge);
+    struct raft_node *node = raft_node_create(&c);
+    struct raft_restore r = { { 1, 0, 0 }, NULL, es, 2 };
+    cr_assert_eq(raft_node_restore(node, &r), RAFT_ERR_CORRUPT);
+    cr_assert(strstr(raft_node_errmsg(node), "entry 2") != NULL, "%s", raft_node_errmsg(node));
+    cr_assert_eq(raft_node_last_index(node), 0);
+    raft_node_destroy(node);
+}
+
 /* Invariant: a recovered log larger than the limits is refused (RAFT_ERR_BUSY), not truncated. */
 Test(raft_node, restore_refuses_log_beyond_limits)
 {
