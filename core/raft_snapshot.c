@@ -279,8 +279,11 @@ static void raft_snapshot_install(struct raft_node *node, const struct raft_memb
 static bool raft_snapshot_accept_chunk(struct raft_node *node, const struct raft_message *m)
 {
     const struct raft_snapshot_chunk *s = &m->snapshot;
+    /* Only the leader of this term streams to us, and its stream never changes for one index;
+     * another leader's snapshot at the same index may hold other bytes for the same state (the
+     * state machines' encoding need not be canonical), so its chunks start a new receive. */
     bool same = node->recv_index == s->last_index && node->recv_term == s->last_term &&
-                node->recv_total == s->total_len;
+                node->recv_total == s->total_len && node->recv_leader_term == m->term;
     if (!same) {
         if (s->offset != 0) {
             raft_reply_snapshot(node, m, true, 0); /* start over from the first chunk */
@@ -289,6 +292,7 @@ static bool raft_snapshot_accept_chunk(struct raft_node *node, const struct raft
         node->recv_index = s->last_index;
         node->recv_term = s->last_term;
         node->recv_total = s->total_len;
+        node->recv_leader_term = m->term;
         node->recv_offset = 0;
     }
     if (s->offset != node->recv_offset) {

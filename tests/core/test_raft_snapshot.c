@@ -364,3 +364,72 @@ Test(raft_snapshot, partial_ack_of_an_older_stream_is_not_an_install)
     cr_assert_eq(h_node(h, 3)->sm_hash, h_node(h, 1)->sm_hash);
     h_destroy(h);
 }
+
+/* A snapshot stream as a leader sends it: [u32 membership length][membership {1,2,3}][the
+ * harness state machine's 24 bytes: applied index, state hash, commands]. */
+static size_t build_stream(uint8_t *out, size_t cap, uint64_t index, uint64_t state_hash)
+{
+    struct raft_membership m;
+    memset(&m, 0, sizeof(m));
+    m.voter_count = 3;
+    for (uint32_t i = 0; i < 3; i++) {
+        m.voters[i] = i + 1;
+    }
+    size_t mlen = 0;
+    cr_assert_eq(raft_membership_encode(&m, out + 4, cap - 4, &mlen), RAFT_OK);
+    for (int b = 0; b < 4; b++) {
+        out[b] = (uint8_t)(mlen >> (8 * b));
+    }
+    uint64_t words[3] = { index, state_hash, 1 };
+    uint8_t *sm = out + 4 + mlen;
+    for (int w = 0; w < 3; w++) {
+        for (int b = 0; b < 8; b++) {
+            sm[w * 8 + b] = (uint8_t)(words[w] >> (8 * b));
+        }
+    }
+    return 4 + mlen + 24;
+}
+
+static void inject_chunk(struct harness *h, uint32_t from, uint64_t term, const uint8_t *stream,
+                         size_t total, size_t offset, size_t len)
+{
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_SNAPSHOT;
+    m.term = term;
+    m.from = from;
+    m.to = 3;
+    m.snapshot =
+        (struct raft_snapshot_chunk){ 5, 2, total, offset, stream + offset, (uint32_t)len };
+    cr_assert_eq(h_inject(h, &m), RAFT_OK);
+}
+
+/*
+ * Invariant (§7): a follower installs a snapshot exactly as one leader sent it. Two leaders may
+ * each hold a snapshot at the same (index, term) and length whose bytes differ (a state
+ * machine's encoding of one state need not be canonical); a receive begun from the leader of
+ * one term must not be completed with another leader's chunks. Before the fix, node 3 spliced
+ * the first 40 bytes of leader 1's stream and the rest of leader 2's into a snapshot neither
+ * had taken.
+ */
+Test(raft_snapshot, chunks_of_two_leaders_never_mix)
+{
+    struct harness *h = h_create(3, 106, snap_config, NULL);
+    uint8_t a[128];
+    uint8_t b[128];
+    size_t total = build_stream(a, sizeof(a), 5, 0xaaaa);
+    cr_assert_eq(build_stream(b, sizeof(b), 5, 0xbbbb), total);
+    cr_assert_gt(total, 40);
+    inject_chunk(h, 1, 2, a, total, 0, 40);          /* the leader of term 2 starts its stream */
+    inject_chunk(h, 2, 3, b, total, 40, total - 40); /* the leader of term 3 finishes its own */
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 3)), 0, "a spliced stream was installed");
+    inject_chunk(h, 2, 3, b, total, 0, 40); /* leader 2 restarts from the beginning */
+    inject_chunk(h, 2, 3, b, total, 40, total - 40);
+    const struct raft_snapshot *s = raft_node_snapshot(h_raft(h, 3));
+    cr_assert_not_null(s);
+    cr_assert_eq(s->meta.index, 5);
+    cr_assert_eq(h_node(h, 3)->sm_hash, 0xbbbb, "leader 2's snapshot, all of it");
+    h_clear_net(h);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
