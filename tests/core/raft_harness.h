@@ -54,7 +54,9 @@ struct h_snapshot {
 };
 
 /* The harness's state machine: a running hash of applied commands. Its snapshot is these three
- * words, little-endian. */
+ * words, little-endian, followed (if harness.snapshot_pad) by 0..H_SNAPSHOT_PAD_MAX filler bytes
+ * that restore ignores. */
+#define H_SNAPSHOT_PAD_MAX 96
 struct h_sm {
     uint64_t applied;
     uint64_t hash;
@@ -137,6 +139,7 @@ struct harness {
     uint64_t delivered;
     uint64_t dropped;
     bool trace;
+    bool snapshot_pad; /* h_take_snapshot varies the snapshot length with the state */
 };
 
 /* Adjusts the default config of node `id` before it is created (may be NULL). */

@@ -266,6 +266,7 @@ static void chaos_run(uint64_t seed, struct chaos_stats *st)
 {
     uint32_t n = seed % 2 == 0 ? 3 : 5;
     struct harness *h = h_create(n, seed, vary, &seed);
+    h->snapshot_pad = true;
     struct prng p;
     prng_seed(&p, prng_seed_derive(seed, "chaos"));
     for (uint32_t k = 0; k < STEPS_PER_RUN; k++) {
@@ -333,11 +334,11 @@ Test(raft_random, seeded_chaos_runs_keep_every_invariant, .timeout = 300)
                 "frames delivered, %llu dropped, highest commit %llu, %llu snapshots restored, "
                 "%llu reads served, %llu configuration changes, %llu transfers",
                 (unsigned long long)runs, (unsigned long long)st.proposals,
-                (unsigned long long)st.elections,
-                (unsigned long long)st.crashes, (unsigned long long)st.delivered,
-                (unsigned long long)st.dropped, (unsigned long long)st.committed_max,
-                (unsigned long long)st.snapshots_installed, (unsigned long long)st.reads_ok,
-                (unsigned long long)st.config_changes, (unsigned long long)st.transfers);
+                (unsigned long long)st.elections, (unsigned long long)st.crashes,
+                (unsigned long long)st.delivered, (unsigned long long)st.dropped,
+                (unsigned long long)st.committed_max, (unsigned long long)st.snapshots_installed,
+                (unsigned long long)st.reads_ok, (unsigned long long)st.config_changes,
+                (unsigned long long)st.transfers);
     /* The runs must have exercised something: crashes, leader changes, real commits. */
     cr_assert_gt(st.crashes, runs);
     cr_assert_gt(st.elections, 2 * runs);
