@@ -372,10 +372,11 @@ struct raft_restore {
 /*
  * Loads recovered state into a node that has not been stepped yet (obligation 1). Everything
  * recovered counts as durable. Returns RAFT_OK, RAFT_ERR_CORRUPT if the state is inconsistent
- * (non-contiguous indices, decreasing terms, a term above hard_state.term, a commit beyond the
- * last entry, a snapshot newer than the term, an entry of unknown type or with a payload beyond
- * RAFT_ENTRY_BYTES_MAX), or RAFT_ERR_BUSY if it exceeds the limits;
- * raft_node_errmsg() then says which. On error the node is unchanged.
+ * (non-contiguous indices, decreasing terms, a commit beyond the last entry, an entry of unknown
+ * type or with a payload beyond RAFT_ENTRY_BYTES_MAX), or RAFT_ERR_BUSY if it exceeds the limits;
+ * raft_node_errmsg() then says which. On error the node is unchanged. A log or snapshot whose
+ * last term is above hard_state.term is a legal crash state (obligation 3 writes the hard state
+ * last): the node restarts in that term with no vote, and its first update stores it.
  */
 int raft_node_restore(struct raft_node *node, const struct raft_restore *restore);
 

@@ -289,11 +289,6 @@ static int raft_restore_check(struct raft_node *node, const struct raft_restore 
         return raft_fail(node, RAFT_ERR_CORRUPT, "first entry %llu leaves a gap after %llu",
                          (unsigned long long)expected, (unsigned long long)base);
     }
-    if (r->snapshot != NULL && r->snapshot->meta.term > r->hard_state.term) {
-        return raft_fail(node, RAFT_ERR_CORRUPT, "snapshot term %llu above hard state term %llu",
-                         (unsigned long long)r->snapshot->meta.term,
-                         (unsigned long long)r->hard_state.term);
-    }
     for (size_t i = 0; i < r->entry_count; i++) {
         const struct raft_entry *e = &r->entries[i];
         if (e->index != expected + i) {
@@ -308,11 +303,10 @@ static int raft_restore_check(struct raft_node *node, const struct raft_restore 
         if (e->index <= base) {
             continue;
         }
-        if (e->term == 0 || e->term < prev_term || e->term > r->hard_state.term) {
-            return raft_fail(node, RAFT_ERR_CORRUPT,
-                             "entry %llu has term %llu (previous %llu, hard state term %llu)",
+        if (e->term == 0 || e->term < prev_term) {
+            return raft_fail(node, RAFT_ERR_CORRUPT, "entry %llu has term %llu (previous %llu)",
                              (unsigned long long)e->index, (unsigned long long)e->term,
-                             (unsigned long long)prev_term, (unsigned long long)r->hard_state.term);
+                             (unsigned long long)prev_term);
         }
         if (e->type < RAFT_ENTRY_NOOP || e->type > RAFT_ENTRY_CONFIG ||
             (e->data == NULL && e->data_len > 0) || e->data_len > RAFT_ENTRY_BYTES_MAX) {
@@ -365,6 +359,26 @@ static void raft_restore_undo(struct raft_node *node)
     raft_snapshot_view_refresh(node);
 }
 
+/*
+ * Term and vote after a restart. Storage writes an update's entries (and snapshot) before its
+ * hard state (obligation 3), so a crash between them leaves a log whose last term is above the
+ * stored term: the node adopted that term in the lost update, from the leader that sent the
+ * entries. It sent nothing in that term (messages wait for the whole update) and did not vote in
+ * it (a vote is durable before its reply, and would have made the term durable too), so it
+ * restarts in that term with no vote; the next update stores it.
+ */
+static void raft_restore_term(struct raft_node *node, const struct raft_hard_state *hs)
+{
+    uint64_t log_term = raft_log_last_term(&node->log);
+    assert(log_term >= node->snapshot_term);
+    node->term = hs->term;
+    node->vote = hs->vote;
+    if (log_term > hs->term) {
+        node->term = log_term;
+        node->vote = 0;
+    }
+}
+
 int raft_node_restore(struct raft_node *node, const struct raft_restore *restore)
 {
     assert(node != NULL);
@@ -386,8 +400,7 @@ int raft_node_restore(struct raft_node *node, const struct raft_restore *restore
         raft_restore_undo(node);
         return rc;
     }
-    node->term = restore->hard_state.term;
-    node->vote = restore->hard_state.vote;
+    raft_restore_term(node, &restore->hard_state);
     node->commit = restore->hard_state.commit > node->snapshot_index ? restore->hard_state.commit
                                                                      : node->snapshot_index;
     node->persisted = raft_log_last_index(&node->log);

@@ -723,6 +723,16 @@ void h_crash(struct harness *h, uint32_t id)
     node->ack_applied = 0;
 }
 
+void h_crash_before_hard_state(struct harness *h, uint32_t id)
+{
+    struct h_node *node = h_node(h, id);
+    for (struct h_write *w = node->pending_head; w != NULL; w = w->next) {
+        w->hs_changed = false;
+        h_write_apply(h, node, w);
+    }
+    h_crash(h, id); /* frees the writes and drops the messages they held */
+}
+
 static void h_lifetime_reset(struct h_node *node)
 {
     node->snapshot_index = 0;

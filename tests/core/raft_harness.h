@@ -189,6 +189,10 @@ void h_set_manual_sync(struct harness *h, uint32_t id, bool manual);
 /* Makes every pending write of `id` durable, releases its held messages, acks it. */
 void h_sync(struct harness *h, uint32_t id);
 void h_crash(struct harness *h, uint32_t id);
+/* Crashes `id` inside its group commit, after the pending writes' truncations, snapshots and
+ * entries reached the disk but before their hard state did (raft.h obligation 3 orders the hard
+ * state last, so this is a legal crash state). Messages held for the commit are lost. */
+void h_crash_before_hard_state(struct harness *h, uint32_t id);
 void h_restart(struct harness *h, uint32_t id);
 /* Replaces node id's disk with a log of the given terms (payload "e<index>t<term>"), term and
  * commit; the node restarts from it. */
