@@ -362,10 +362,10 @@ static void raft_restore_undo(struct raft_node *node)
 /*
  * Term and vote after a restart. Storage writes an update's entries (and snapshot) before its
  * hard state (obligation 3), so a crash between them leaves a log whose last term is above the
- * stored term: the node adopted that term in the lost update, from the leader that sent the
- * entries. It sent nothing in that term (messages wait for the whole update) and did not vote in
- * it (a vote is durable before its reply, and would have made the term durable too), so it
- * restarts in that term with no vote; the next update stores it.
+ * stored term: the node adopted that term in a lost update, from the leader that sent the
+ * entries. No message of that term left the node (messages wait until every earlier persist
+ * section is durable, hard states included), so no vote in it was ever granted to anyone: it
+ * restarts in that term with no vote, and the next update stores it.
  */
 static void raft_restore_term(struct raft_node *node, const struct raft_hard_state *hs)
 {

@@ -172,7 +172,11 @@ static void chaos_step(struct harness *h, struct prng *p, uint64_t seed, uint32_
         chaos_propose(h, p, seed, k, st);
     } else if (roll < 835) {
         if ((id = pick_node(h, p, true)) != 0 && live_count(h) > 1) {
-            h_crash(h, id);
+            if (prng_chance(p, 0.3)) {
+                h_crash_before_hard_state(h, id); /* power cut inside a group commit */
+            } else {
+                h_crash(h, id);
+            }
             st->crashes++;
         }
     } else if (roll < 865) {
