@@ -112,6 +112,10 @@
 #define RAFT_LOG_ENTRIES_MAX    (1u << 26)  /* in-memory log ring */
 #define RAFT_MESSAGES_MAX       65536u      /* messages in one update */
 #define RAFT_READS_MAX          65536u      /* pending ReadIndex requests */
+/* Terms and log indices above these are refused wherever they enter (received messages,
+ * restore), so term + 1 and index + 1 never overflow. */
+#define RAFT_TERM_MAX  (UINT64_MAX >> 2)
+#define RAFT_INDEX_MAX (UINT64_MAX >> 2)
 
 /* Return codes. 0 is success; errors are negative. raft_strerror() names them. */
 enum raft_error {

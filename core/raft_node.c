@@ -278,17 +278,42 @@ static uint64_t raft_restore_base(const struct raft_restore *r)
     return r->snapshot != NULL ? r->snapshot->meta.index : 0;
 }
 
+/* Validates the recovered state's bounds: terms and indices that leave room to grow. */
+static int raft_restore_check_bounds(struct raft_node *node, const struct raft_restore *r)
+{
+    uint64_t base = raft_restore_base(r);
+    if (r->hard_state.term > RAFT_TERM_MAX || base > RAFT_INDEX_MAX ||
+        (r->snapshot != NULL && r->snapshot->meta.term > RAFT_TERM_MAX)) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "a term or index beyond RAFT_TERM_MAX");
+    }
+    uint64_t first = r->entry_count > 0 ? r->entries[0].index : base + 1;
+    if (r->entry_count > RAFT_INDEX_MAX || first > RAFT_INDEX_MAX - r->entry_count) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "entry indices beyond RAFT_INDEX_MAX");
+    }
+    if (r->entry_count > 0 && (first == 0 || first > base + 1)) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "first entry %llu leaves a gap after %llu",
+                         (unsigned long long)first, (unsigned long long)base);
+    }
+    uint64_t last = r->entry_count > 0 ? r->entries[r->entry_count - 1].index : 0;
+    last = last > base ? last : base;
+    if (r->hard_state.commit > last) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "commit %llu beyond the last entry %llu",
+                         (unsigned long long)r->hard_state.commit, (unsigned long long)last);
+    }
+    return RAFT_OK;
+}
+
 /* Validates recovered entries without touching the node. Entries at or below the snapshot are
  * allowed (storage may keep them) but must agree with it. */
 static int raft_restore_check(struct raft_node *node, const struct raft_restore *r)
 {
+    int rc = raft_restore_check_bounds(node, r);
+    if (rc != RAFT_OK) {
+        return rc;
+    }
     uint64_t base = raft_restore_base(r);
     uint64_t prev_term = r->snapshot != NULL ? r->snapshot->meta.term : 0;
     uint64_t expected = r->entry_count > 0 ? r->entries[0].index : base + 1;
-    if (r->entry_count > 0 && (expected == 0 || expected > base + 1)) {
-        return raft_fail(node, RAFT_ERR_CORRUPT, "first entry %llu leaves a gap after %llu",
-                         (unsigned long long)expected, (unsigned long long)base);
-    }
     for (size_t i = 0; i < r->entry_count; i++) {
         const struct raft_entry *e = &r->entries[i];
         if (e->index != expected + i) {
@@ -303,7 +328,7 @@ static int raft_restore_check(struct raft_node *node, const struct raft_restore 
         if (e->index <= base) {
             continue;
         }
-        if (e->term == 0 || e->term < prev_term) {
+        if (e->term == 0 || e->term < prev_term || e->term > RAFT_TERM_MAX) {
             return raft_fail(node, RAFT_ERR_CORRUPT, "entry %llu has term %llu (previous %llu)",
                              (unsigned long long)e->index, (unsigned long long)e->term,
                              (unsigned long long)prev_term);
@@ -314,12 +339,6 @@ static int raft_restore_check(struct raft_node *node, const struct raft_restore 
                              (unsigned long long)e->index);
         }
         prev_term = e->term;
-    }
-    uint64_t last = r->entry_count > 0 ? r->entries[r->entry_count - 1].index : 0;
-    last = last > base ? last : base;
-    if (r->hard_state.commit > last) {
-        return raft_fail(node, RAFT_ERR_CORRUPT, "commit %llu beyond the last entry %llu",
-                         (unsigned long long)r->hard_state.commit, (unsigned long long)last);
     }
     return RAFT_OK;
 }

@@ -140,8 +140,8 @@ static const char *raft_append_invalid(const struct raft_append *a)
     if (a->entry_count > 0 && a->entries == NULL) {
         return "append: entries is NULL";
     }
-    if (a->prev_index > UINT64_MAX - a->entry_count) {
-        return "append: prev_index + entry_count overflows";
+    if (a->prev_index > RAFT_INDEX_MAX - a->entry_count) {
+        return "append: prev_index + entry_count beyond RAFT_INDEX_MAX";
     }
     for (uint32_t i = 0; i < a->entry_count; i++) {
         const struct raft_entry *e = &a->entries[i];
@@ -164,6 +164,9 @@ static const char *raft_snapshot_chunk_invalid(const struct raft_snapshot_chunk 
     if (s->last_index == 0 || s->last_term == 0) {
         return "snapshot: index or term 0";
     }
+    if (s->last_index > RAFT_INDEX_MAX || s->last_term > RAFT_TERM_MAX) {
+        return "snapshot: index or term beyond RAFT_INDEX_MAX / RAFT_TERM_MAX";
+    }
     if (s->data_len > RAFT_SNAPSHOT_CHUNK_MAX || (s->data == NULL && s->data_len > 0)) {
         return "snapshot: chunk too long or NULL";
     }
@@ -181,6 +184,9 @@ static const char *raft_message_invalid(const struct raft_message *m)
 {
     if (m->type < RAFT_MSG_APPEND || m->type > RAFT_MESSAGE_TYPE_COUNT) {
         return "unknown message type";
+    }
+    if (m->term > RAFT_TERM_MAX) {
+        return "term beyond RAFT_TERM_MAX";
     }
     if (m->type == RAFT_MSG_APPEND) {
         return raft_append_invalid(&m->append);

@@ -331,6 +331,50 @@ Test(raft_node, messages_the_codec_refuses_are_refused_as_events)
     raft_node_destroy(node);
 }
 
+/* Invariant (term monotonic, untrusted input): terms and indices beyond RAFT_TERM_MAX /
+ * RAFT_INDEX_MAX are refused where they enter, so term + 1 never wraps to 0. Found by fuzzing:
+ * before, a peer's heartbeat at term 2^64 - 1 was adopted and the next election wrapped the
+ * term to 0, aborting the node (`hs.term >= old->term`). */
+Test(raft_node, terms_and_indices_beyond_the_bounds_are_refused)
+{
+    struct raft_config c = config3(1);
+    struct raft_node *node = raft_node_create(&c);
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_HEARTBEAT;
+    m.term = UINT64_MAX;
+    m.from = 2;
+    m.to = 1;
+    expect_refused(node, &m, "heartbeat at term 2^64 - 1");
+    m.term = RAFT_TERM_MAX + 1;
+    expect_refused(node, &m, "heartbeat beyond RAFT_TERM_MAX");
+    m.type = RAFT_MSG_SNAPSHOT;
+    m.term = 1;
+    static uint8_t bytes[8];
+    m.snapshot = (struct raft_snapshot_chunk){ RAFT_INDEX_MAX + 1, 1, 8, 0, bytes, 8 };
+    expect_refused(node, &m, "snapshot beyond RAFT_INDEX_MAX");
+    struct raft_entry es[1] = { e(RAFT_INDEX_MAX + 1, 1, "a") };
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_APPEND;
+    m.term = 1;
+    m.from = 2;
+    m.to = 1;
+    m.append.prev_index = RAFT_INDEX_MAX;
+    m.append.entries = es;
+    m.append.entry_count = 1;
+    expect_refused(node, &m, "append beyond RAFT_INDEX_MAX");
+    for (int t = 0; t < 100; t++) {
+        step_tick(node); /* campaigns from term 0: nothing wraps */
+    }
+    cr_assert_lt(raft_node_term(node), 100);
+    raft_node_destroy(node);
+
+    node = raft_node_create(&c);
+    struct raft_restore r = { { UINT64_MAX, 0, 0 }, NULL, NULL, 0 };
+    cr_assert_eq(raft_node_restore(node, &r), RAFT_ERR_CORRUPT);
+    raft_node_destroy(node);
+}
+
 /* Invariant: the state hash covers protocol state but not timers: equal nodes hash equal,
  * a tick that does not fire leaves it, a term change moves it. */
 Test(raft_node, state_hash_tracks_protocol_state_only)
