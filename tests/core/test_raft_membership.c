@@ -165,6 +165,44 @@ Test(raft_membership, one_change_at_a_time)
     cr_assert(strstr(v, "disjoint quorums") != NULL, "checker must catch it: '%s'", v);
 }
 
+/* Invariant (raft.h obligation 14): RAFT_ERR_BUSY while any configuration entry is uncommitted,
+ * not only while a joint one is: here a learner-only change (applied directly, no joint phase)
+ * and then the leader's own C_new, each uncommitted, refuse the next change until they commit.
+ * Nothing else covered this rule: dropping the check went unnoticed by the whole suite. */
+Test(raft_membership, busy_until_the_latest_configuration_commits)
+{
+    struct harness *h = h_create(5, 205, founders, NULL);
+    cr_assert(h_elect(h, 1, 0x7));
+    propose_n(h, 1, 2);
+    const uint32_t three[] = { 1, 2, 3 };
+    const uint32_t four[] = { 1, 2, 3, 4 };
+    const uint32_t learner4[] = { 4 };
+    const uint32_t learner5[] = { 5 };
+    h_isolate(h, 1, true);
+    cr_assert_eq(h_change_config(h, 1, three, 3, learner4, 1), RAFT_OK, "learners only: direct");
+    cr_assert_eq(raft_node_membership(h_raft(h, 1))->voters_outgoing_count, 0);
+    cr_assert_eq(h_change_config(h, 1, three, 3, learner5, 1), RAFT_ERR_BUSY);
+    h_isolate(h, 1, false);
+    settle(h, 1, 4);
+    cr_assert_eq(h_change_config(h, 1, four, 4, NULL, 0), RAFT_OK, "committed: next change");
+    /* Deliver until C_old,new commits and the leader appends C_new, then cut the leader off:
+     * C_new cannot commit. */
+    for (int i = 0; i < 100 && raft_node_membership(h_raft(h, 1))->voters_outgoing_count > 0; i++) {
+        cr_assert_gt(h->net_count, 0);
+        h_deliver(h, 0);
+    }
+    h_isolate(h, 1, true);
+    h_clear_net(h);
+    cr_assert_eq(raft_node_membership(h_raft(h, 1))->voters_outgoing_count, 0, "C_new appended");
+    cr_assert_gt(raft_node_membership_index(h_raft(h, 1)), raft_node_commit_index(h_raft(h, 1)));
+    cr_assert_eq(h_change_config(h, 1, three, 3, NULL, 0), RAFT_ERR_BUSY, "C_new uncommitted");
+    h_isolate(h, 1, false);
+    settle(h, 1, 4);
+    cr_assert_eq(h_change_config(h, 1, three, 3, NULL, 0), RAFT_OK);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
 /* Invariant: an uncommitted configuration entry that is truncated stops being in force: the node
  * falls back to the previous configuration. */
 Test(raft_membership, truncated_config_entry_reverts)

@@ -433,3 +433,70 @@ Test(raft_snapshot, chunks_of_two_leaders_never_mix)
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
 }
+
+/* Pipelines everything: all proposals go out at once, each append carrying the commit index of
+ * the moment it was sent. */
+static void wide_window(struct raft_config *c, uint32_t id, void *ctx)
+{
+    snap_config(c, id, ctx);
+    c->limits.inflight_appends_max = 64;
+}
+
+/* Node 3 gets every append, node 2 only those ending at or below 10; no heartbeats. */
+static bool feed_3_fully_2_to_10(const struct raft_message *m, void *ctx)
+{
+    (void)ctx;
+    if (m->type == RAFT_MSG_HEARTBEAT) {
+        return false;
+    }
+    if (m->type == RAFT_MSG_APPEND && m->to == 2) {
+        return m->append.prev_index + m->append.entry_count <= 10;
+    }
+    return true;
+}
+
+/*
+ * Invariant (§7, leader completeness): "If existing log entry has same index and term as the
+ * snapshot's last included entry, retain log entries following it." Node 3 holds 1..21 and
+ * acknowledged them (the leader committed 21 with nodes 1 and 3), but never heard a commit index
+ * above 1. A retransmitted InstallSnapshot for index 10 then reaches it: it must keep 11..21.
+ * Had it dropped them, node 2 (log 1..10) could win an election with node 3's vote and lose
+ * entries committed at 11..21. No test covered this branch: replacing the log there went
+ * unnoticed by the whole suite.
+ */
+Test(raft_snapshot, install_keeps_the_entries_after_a_matching_snapshot)
+{
+    struct harness *h = h_create(3, 107, wide_window, NULL);
+    cr_assert(h_elect(h, 1, 0));
+    settle(h, 1, 2);
+    for (int i = 0; i < 20; i++) {
+        cr_assert_eq(h_propose(h, 1, "x", NULL), RAFT_OK); /* appends all carry commit 1 */
+    }
+    h_deliver_filtered(h, feed_3_fully_2_to_10, NULL);
+    cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 21, "committed by nodes 1 and 3");
+    cr_assert_eq(raft_node_last_index(h_raft(h, 2)), 10);
+    struct raft_node *f = h_raft(h, 3);
+    cr_assert_eq(raft_node_last_index(f), 21);
+    cr_assert_eq(raft_node_commit_index(f), 1);
+
+    uint64_t term = raft_node_term(h_raft(h, 1));
+    uint8_t stream[128];
+    size_t total = build_stream(stream, sizeof(stream), 10, h->sm_at[10]);
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_SNAPSHOT;
+    m.term = term;
+    m.from = 1;
+    m.to = 3;
+    m.snapshot = (struct raft_snapshot_chunk){ 10, term, total, 0, stream, (uint32_t)total };
+    cr_assert_eq(h_inject(h, &m), RAFT_OK); /* a retransmission of this term's snapshot */
+    cr_assert_eq(raft_node_snapshot_index(f), 10);
+    cr_assert_eq(raft_node_last_index(f), 21, "entries after the snapshot are kept");
+    cr_assert_eq(raft_node_commit_index(f), 10);
+
+    h_clear_net(h);
+    h_crash(h, 1);
+    cr_assert_not(h_elect(h, 2, 0x6), "node 3 holds committed entries node 2 lacks");
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
