@@ -28,7 +28,7 @@ test: build
 	tests/run $(BUILD)
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 check-format:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')

@@ -2,112 +2,50 @@
 #include "node/client_cli.h"
 
 #include "node/buf.h"
+#include "node/conn.h"
 #include "node/proto.h"
 #include "node/sock.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* Connects (blocking until connected or the timeout). fd, or -1 with a message on stderr. */
-static int client_connect(const struct node_addr *addr)
-{
-    char error[NODE_ERROR_BYTES_MAX];
-    int fd = node_sock_connect_start(addr, error, sizeof(error));
-    if (fd < 0) {
-        fprintf(stderr, "flowraft-node client: %s\n", error);
-        return -1;
-    }
-    struct pollfd p = { .fd = fd, .events = POLLOUT };
-    if (poll(&p, 1, (int)NODE_CLIENT_TIMEOUT_MS) != 1 || node_sock_connect_result(fd) != 0) {
-        fprintf(stderr, "flowraft-node client: cannot connect to %s:%u\n", addr->host,
-                (unsigned)addr->port);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Reads one line into `line` (without '\n'). 0, or -1 on timeout or a closed connection. */
-static int client_read_line(int fd, struct node_buf *in, char *line, size_t cap)
-{
-    for (int rounds = 0; rounds < 1000000; rounds++) {
-        const char *start = (const char *)node_buf_bytes(in);
-        const char *newline = in->len > 0 ? memchr(start, '\n', in->len) : NULL;
-        if (newline != NULL) {
-            size_t len = (size_t)(newline - start);
-            size_t copy = len < cap - 1 ? len : cap - 1;
-            memcpy(line, start, copy);
-            line[copy] = '\0';
-            node_buf_consume(in, len + 1);
-            return 0;
-        }
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        if (poll(&p, 1, (int)NODE_CLIENT_TIMEOUT_MS) != 1) {
-            return -1;
-        }
-        long n = node_buf_read_fd(in, fd);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-            return -1;
-        }
-    }
-    return -1;
-}
-
-static int client_send_all(int fd, const char *data, size_t len)
-{
-    struct node_buf out;
-    node_buf_init(&out, len + 1);
-    int rc = node_buf_append(&out, data, len);
-    for (int rounds = 0; rc == 0 && out.len > 0 && rounds < 1000000; rounds++) {
-        struct pollfd p = { .fd = fd, .events = POLLOUT };
-        if (poll(&p, 1, (int)NODE_CLIENT_TIMEOUT_MS) != 1 ||
-            (node_buf_write_fd(&out, fd) < 0 && errno != EAGAIN && errno != EINTR)) {
-            rc = -1;
-        }
-    }
-    node_buf_free(&out);
-    return rc;
-}
+#include <strings.h>
 
 /* Sends `request` (a line with its '\n') to `addr`, following redirects; prints the reply.
  * Returns 0 (OK/NOT_FOUND/MISMATCH), 1 (ERR) or 2 (connection trouble). */
 static int client_request(struct node_addr *addr, const char *request, size_t len)
 {
     static char line[NODE_PROTO_LINE_BYTES_MAX];
+    const int timeout = (int)NODE_CLIENT_TIMEOUT_MS;
     for (uint32_t hops = 0; hops <= NODE_CLIENT_REDIRECTS_MAX; hops++) {
-        int fd = client_connect(addr);
-        if (fd < 0) {
+        struct node_conn conn;
+        char error[NODE_ERROR_BYTES_MAX];
+        if (node_conn_open(&conn, addr, timeout, error, sizeof(error)) != 0) {
+            fprintf(stderr, "flowraft-node client: %s\n", error);
             return 2;
         }
-        struct node_buf in;
-        node_buf_init(&in, NODE_PROTO_LINE_BYTES_MAX + 2);
         int rc = 2;
-        if (client_send_all(fd, request, len) != 0 ||
-            client_read_line(fd, &in, line, sizeof(line)) != 0) {
+        if (node_conn_send(&conn, request, len, timeout) != 0 ||
+            node_conn_read_line(&conn, line, sizeof(line), timeout) != 0) {
             fprintf(stderr, "flowraft-node client: no reply from %s:%u\n", addr->host,
                     (unsigned)addr->port);
             goto out_close;
         }
         if (strncmp(line, "REDIRECT ", 9) == 0) {
             const char *space = strchr(line + 9, ' ');
-            char error[NODE_ERROR_BYTES_MAX];
             if (space == NULL || node_addr_parse(space + 1, addr, error, sizeof(error)) != 0) {
                 fprintf(stderr, "flowraft-node client: bad redirect '%s'\n", line);
                 goto out_close;
             }
-            node_buf_free(&in);
-            close(fd);
+            node_conn_close(&conn);
             continue;
         }
         printf("%s\n", line);
         rc = strncmp(line, "ERR", 3) == 0 ? 1 : 0;
-        for (int lines = 0; strcmp(line, "BEGIN") == 0 && lines < 1000000; lines++) {
-            if (client_read_line(fd, &in, line, sizeof(line)) != 0) {
+        int multi = strcmp(line, "BEGIN") == 0;
+        for (int lines = 0; multi && lines < 1000000; lines++) {
+            if (node_conn_read_line(&conn, line, sizeof(line), timeout) != 0) {
                 rc = 2;
                 break;
             }
@@ -117,17 +55,18 @@ static int client_request(struct node_addr *addr, const char *request, size_t le
             }
         }
     out_close:
-        node_buf_free(&in);
-        close(fd);
+        node_conn_close(&conn);
         return rc;
     }
     fprintf(stderr, "flowraft-node client: more than %u redirects\n", NODE_CLIENT_REDIRECTS_MAX);
     return 2;
 }
 
-/* Joins words into one request line, quoting the words that need it. */
+/* Joins words into one request line, quoting the words that need it (SUBMIT's argument is raw
+ * JSON: it is passed as it is). */
 static int client_join(int count, char **words, struct node_buf *out)
 {
+    int raw = strcasecmp(words[0], "SUBMIT") == 0;
     for (int i = 0; i < count; i++) {
         const char *w = words[i];
         int bare = w[0] != '\0' && i == 0;
@@ -137,7 +76,8 @@ static int client_join(int count, char **words, struct node_buf *out)
         if (i > 0 && node_buf_append(out, " ", 1) != 0) {
             return -1;
         }
-        int rc = bare ? node_buf_append(out, w, strlen(w)) : node_proto_quote(out, w, strlen(w));
+        int as_is = bare || (raw && i > 0 && strchr(w, '\n') == NULL);
+        int rc = as_is ? node_buf_append(out, w, strlen(w)) : node_proto_quote(out, w, strlen(w));
         if (rc != 0) {
             return -1;
         }

@@ -1,6 +1,8 @@
 /* Node configuration: INI parsing through inih with line numbers in every error, then checks. */
 #include "node/config.h"
 
+#include "workflows/wf_limits.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <ini.h>
@@ -110,6 +112,7 @@ static int config_number(struct config_parse *parse, const char *section, const 
         { "raft", "election_timeout_ticks_max", 2, 100000, &c->election_timeout_ticks_max, NULL },
         { "raft", "heartbeat_ticks", 1, 100000, &c->heartbeat_ticks, NULL },
         { "workflows", "failover_grace_ms", 0, 86400000, NULL, &c->failover_grace_ms },
+        { "workflows", "workflows_max", 1, WF_WORKFLOWS_MAX, &c->workflows_max, NULL },
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].key, key) != 0) {
@@ -188,6 +191,7 @@ int node_config_load(const char *path, struct node_config *config, char *error, 
     config->election_timeout_ticks_max = 30;
     config->heartbeat_ticks = 3;
     config->failover_grace_ms = 5000;
+    config->workflows_max = WF_WORKFLOWS_MAX;
     struct config_parse parse = {
         .config = config, .path = path, .error = error, .error_len = error_len
     };

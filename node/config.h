@@ -31,6 +31,7 @@
  *
  *   [workflows]                ; optional
  *   failover_grace_ms = 5000   ; running attempts a new leader leaves alone before expiring
+ *   workflows_max = 1024       ; runs kept; the SAME value on every node (it decides results)
  */
 
 #define NODE_CONFIG_NODES_MAX   32u
@@ -53,6 +54,7 @@ struct node_config {
     uint32_t election_timeout_ticks_max;
     uint32_t heartbeat_ticks;
     uint64_t failover_grace_ms;
+    uint32_t workflows_max; /* must be the same on every node of a cluster */
     struct node_config_member members[NODE_CONFIG_NODES_MAX];
     uint32_t member_count; /* invariant: every member has a peer and a client address */
 };

@@ -3,6 +3,7 @@
 #include "node/client_cli.h"
 #include "node/config.h"
 #include "node/server.h"
+#include "node/worker_cli.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -43,6 +44,9 @@ int main(int argc, char **argv)
     };
     if (argc >= 2 && strcmp(argv[1], "client") == 0) {
         return node_client_main(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "worker") == 0) {
+        return node_worker_main(argc - 1, argv + 1);
     }
     const char *config_path = NULL;
     int opt;

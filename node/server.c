@@ -1,6 +1,8 @@
 /* The node's event loop: real time, sockets and a replica, with group commit per iteration. */
 #include "node/server.h"
 
+#include "node/server_internal.h"
+
 #include "workflows/kv_codec.h"
 
 #include <assert.h>
@@ -8,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,10 +28,18 @@ static uint64_t server_clock_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t server_wall_ms(void)
+{
+    struct timespec ts;
+    int rc = clock_gettime(CLOCK_REALTIME, &ts);
+    assert(rc == 0);
+    (void)rc;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void server_log(const struct node_server *s, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
-#include <stdarg.h>
 static void server_log(const struct node_server *s, const char *format, ...)
 {
     char line[512];
@@ -41,10 +52,7 @@ static void server_log(const struct node_server *s, const char *format, ...)
 
 /* ---- replies ---- */
 
-static void server_reply(struct node_server *s, struct node_client_ref ref, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void server_reply(struct node_server *s, struct node_client_ref ref, const char *format, ...)
+void server_reply(struct node_server *s, struct node_client_ref ref, const char *format, ...)
 {
     struct node_buf *out = node_clients_out(&s->clients, ref);
     if (out == NULL) {
@@ -59,8 +67,8 @@ static void server_reply(struct node_server *s, struct node_client_ref ref, cons
 }
 
 /* "<word> <quoted value>\n", or "<word>\n" when there is no value. */
-static void server_reply_value(struct node_server *s, struct node_client_ref ref, const char *word,
-                               const uint8_t *value, size_t len, int has_value)
+void server_reply_value(struct node_server *s, struct node_client_ref ref, const char *word,
+                        const uint8_t *value, size_t len, int has_value)
 {
     struct node_buf *out = node_clients_out(&s->clients, ref);
     if (out == NULL) {
@@ -76,7 +84,7 @@ static void server_reply_value(struct node_server *s, struct node_client_ref ref
     }
 }
 
-static void server_redirect(struct node_server *s, struct node_client_ref ref)
+void server_redirect(struct node_server *s, struct node_client_ref ref)
 {
     uint32_t leader = s->replica != NULL ? replica_leader(s->replica) : 0;
     const struct node_config_member *m = node_config_member(&s->config, leader);
@@ -88,67 +96,96 @@ static void server_redirect(struct node_server *s, struct node_client_ref ref)
                  (unsigned)m->client.port);
 }
 
-static void server_reply_kv(struct node_server *s, struct node_client_ref ref,
-                            const struct kv_result *r)
+void server_reply_lines(struct node_server *s, struct node_client_ref ref, const char *text,
+                        size_t len)
 {
-    switch (r->status) {
-    case KV_STATUS_OK:
-        if (r->op == KV_OP_REGISTER) {
-            server_reply(s, ref, "OK %" PRIu64, r->client_id);
-        } else {
-            server_reply_value(s, ref, "OK", r->value, r->value_len, r->has_value);
-        }
+    struct node_buf *out = node_clients_out(&s->clients, ref);
+    if (out == NULL) {
         return;
-    case KV_STATUS_NOT_FOUND:
-        server_reply(s, ref, "NOT_FOUND");
-        return;
-    case KV_STATUS_CAS_MISMATCH:
-        server_reply_value(s, ref, "MISMATCH", r->value, r->value_len, r->has_value);
-        return;
-    case KV_STATUS_SESSION_UNKNOWN:
-    case KV_STATUS_SESSION_STALE:
-        server_reply(s, ref, "ERR %s: this attempt had no effect; an earlier one may have",
-                     kv_status_name(r->status));
-        return;
-    default:
-        server_reply(s, ref, "ERR %s", kv_status_name(r->status));
-        return;
+    }
+    if (node_buf_append(out, "BEGIN\n", 6) != 0 || node_buf_append(out, text, len) != 0 ||
+        (len > 0 && text[len - 1] != '\n' && node_buf_append(out, "\n", 1) != 0) ||
+        node_buf_append(out, "END\n", 4) != 0) {
+        return; /* queue full: the client is not reading */
     }
 }
 
 /* ---- pending proposals ---- */
 
-static struct node_pending *server_pending_add(struct node_server *s)
+struct node_pending *server_pending_take(struct node_server *s, uint64_t index, uint64_t term)
 {
+    assert(s != NULL);
     for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
-        if (!s->pending[i].used) {
-            return &s->pending[i];
+        struct node_pending *p = &s->pending[i];
+        if (p->used && p->index == index && p->term == term) {
+            p->used = 0;
+            return p;
         }
     }
     return NULL;
 }
 
-/* Answers every pending proposal at `index` (normally one). */
+/* Answers the client proposals at `index` that another leader's entry replaced (Raft §8: ours
+ * was lost, never applied), and the KV ones that this entry answers. */
 static void server_pending_applied(struct node_server *s, const struct raft_entry *entry,
                                    const struct kv_applied *kv)
 {
     for (size_t i = 0; i < NODE_PENDING_MAX; i++) {
         struct node_pending *p = &s->pending[i];
-        if (!p->used || p->index != entry->index) {
-            continue;
-        }
-        p->used = 0;
-        if (p->term != entry->term) {
-            /* §8: another leader's entry took this index; ours was lost, never applied */
+        if (p->used && p->index == entry->index && p->term != entry->term) {
+            p->used = 0;
             server_reply(s, p->client,
-                         "ERR lost: leadership changed before the command "
-                         "committed; it had no effect, retry");
-        } else if (kv == NULL) {
-            server_reply(s, p->client, "ERR internal: applied entry has no KV result");
-        } else {
-            server_reply_kv(s, p->client, &kv->result);
+                         "ERR lost: leadership changed before the command committed; it had no "
+                         "effect, retry");
         }
     }
+    struct node_pending *p = server_pending_take(s, entry->index, entry->term);
+    if (p == NULL) {
+        return;
+    }
+    if (kv != NULL && p->kind == NODE_PENDING_KV) {
+        node_kv_reply(s, p->client, &kv->result);
+    } else {
+        server_reply(s, p->client, "ERR internal: the entry applied is not the one proposed");
+    }
+}
+
+int server_propose(struct node_server *s, struct node_client_ref ref, enum node_pending_kind kind,
+                   const uint8_t *payload, size_t len)
+{
+    assert(s != NULL);
+    assert(payload != NULL);
+    if (!server_is_leader(s)) {
+        server_redirect(s, ref);
+        return -1;
+    }
+    struct node_pending *p = NULL;
+    for (size_t i = 0; i < NODE_PENDING_MAX && p == NULL; i++) {
+        p = s->pending[i].used ? NULL : &s->pending[i];
+    }
+    if (p == NULL) {
+        server_reply(s, ref, "ERR busy: %u requests in flight, retry", NODE_PENDING_MAX);
+        return -1;
+    }
+    uint64_t index = 0;
+    uint64_t term = 0;
+    int rc = replica_propose(s->replica, payload, len, &index, &term);
+    if (rc == RAFT_ERR_NOT_LEADER) {
+        server_redirect(s, ref);
+        return -1;
+    }
+    if (rc != RAFT_OK) {
+        server_reply(s, ref, "ERR %s",
+                     rc == REPLICA_EFAILED ? "storage failed, retry" : raft_strerror(rc));
+        return -1;
+    }
+    *p = (struct node_pending){ .used = 1,
+                                .kind = kind,
+                                .client = ref,
+                                .index = index,
+                                .term = term,
+                                .deadline_ms = s->now_ms + NODE_PENDING_TIMEOUT_MS };
+    return 0;
 }
 
 static void server_pending_expire(struct node_server *s, int all, const char *why)
@@ -179,6 +216,7 @@ static void server_on_sync_needed(void *ctx)
 static void server_on_update(void *ctx, const struct raft_update *update)
 {
     struct node_server *s = ctx;
+    node_wf_on_update(s, update);
     if (update->role != s->role || update->term != s->term) {
         server_log(s, "%s in term %" PRIu64 " (leader %" PRIu32 ")", raft_role_name(update->role),
                    update->term, update->leader_id);
@@ -191,29 +229,23 @@ static void server_on_applied(void *ctx, const struct raft_entry *entry,
                               const struct kv_applied *kv)
 {
     server_pending_applied(ctx, entry, kv);
+    node_wf_on_applied(ctx, entry);
+}
+
+static void server_on_workflow_applied(void *ctx, const struct raft_entry *entry,
+                                       const struct wf_result *result)
+{
+    node_wf_on_workflow_applied(ctx, entry, result);
+}
+
+static void server_on_restored(void *ctx, const struct raft_snapshot *snapshot)
+{
+    struct node_server *s = ctx;
+    (void)snapshot;
+    node_wf_reset(&s->wf);
 }
 
 /* ---- opening and reopening the replica ---- */
-
-static int server_mkdir_parents(const char *path)
-{
-    char partial[NODE_CONFIG_PATH_BYTES];
-    size_t len = strlen(path);
-    assert(len < sizeof(partial));
-    memcpy(partial, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (partial[i] != '/' && partial[i] != '\0') {
-            continue;
-        }
-        char saved = partial[i];
-        partial[i] = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST) {
-            return -1;
-        }
-        partial[i] = saved;
-    }
-    return 0;
-}
 
 /* A seed for the node's election-timeout PRNG: different per process, which is what real
  * servers want (the simulator seeds deterministically instead). */
@@ -245,11 +277,14 @@ static int server_open_replica(struct node_server *s, char *error, size_t error_
     rc.fs = &s->fs;
     snprintf(rc.dir, sizeof(rc.dir), "%s", s->config.data_dir);
     rc.snapshot_every_entries = 4096;
+    rc.machines.workflows_max = s->config.workflows_max;
     struct replica_ops ops = {
         .send = server_on_send,
         .sync_needed = server_on_sync_needed,
         .update = server_on_update,
         .applied = server_on_applied,
+        .workflow_applied = server_on_workflow_applied,
+        .restored = server_on_restored,
         .ctx = s,
     };
     struct replica_error err;
@@ -262,117 +297,9 @@ static int server_open_replica(struct node_server *s, char *error, size_t error_
 
 /* ---- requests ---- */
 
-static int server_is_leader(const struct node_server *s)
+int server_is_leader(const struct node_server *s)
 {
     return s->replica != NULL && raft_node_role(replica_raft(s->replica)) == RAFT_LEADER;
-}
-
-/* Proposes an encoded KV command for client `ref`; its reply comes when it is applied. */
-static void server_propose_kv(struct node_server *s, struct node_client_ref ref,
-                              const struct kv_command *command)
-{
-    if (!server_is_leader(s)) {
-        server_redirect(s, ref);
-        return;
-    }
-    static uint8_t payload[KV_COMMAND_BYTES_MAX];
-    size_t len = 0;
-    struct kv_error kerr;
-    if (kv_command_encode(command, payload, sizeof(payload), &len, &kerr) != 0) {
-        server_reply(s, ref, "ERR %s", kerr.reason);
-        return;
-    }
-    struct node_pending *p = server_pending_add(s);
-    if (p == NULL) {
-        server_reply(s, ref, "ERR busy: %u requests in flight, retry", NODE_PENDING_MAX);
-        return;
-    }
-    uint64_t index = 0;
-    uint64_t term = 0;
-    int rc = replica_propose(s->replica, payload, len, &index, &term);
-    if (rc == RAFT_ERR_NOT_LEADER) {
-        server_redirect(s, ref);
-        return;
-    }
-    if (rc != RAFT_OK) {
-        server_reply(s, ref, "ERR %s",
-                     rc == REPLICA_EFAILED ? "storage failed, retry" : raft_strerror(rc));
-        return;
-    }
-    *p = (struct node_pending){ .used = 1,
-                                .client = ref,
-                                .index = index,
-                                .term = term,
-                                .deadline_ms = s->now_ms + NODE_PENDING_TIMEOUT_MS };
-}
-
-/* Parses "AS client seq" before a command: the session the command runs in. */
-static int server_session(const struct node_proto_request *r, uint32_t *first, uint64_t *client,
-                          uint64_t *seq)
-{
-    *first = 0;
-    *client = 0;
-    *seq = 0;
-    if (strcmp(r->command, "AS") != 0) {
-        return 0;
-    }
-    if (r->token_count < 3) {
-        return -1;
-    }
-    char text[2][24];
-    for (int i = 0; i < 2; i++) {
-        if (r->token_lens[i] == 0 || r->token_lens[i] >= sizeof(text[i])) {
-            return -1;
-        }
-        memcpy(text[i], r->tokens[i], r->token_lens[i]);
-        text[i][r->token_lens[i]] = '\0';
-    }
-    char *end0 = NULL;
-    char *end1 = NULL;
-    *client = strtoull(text[0], &end0, 10);
-    *seq = strtoull(text[1], &end1, 10);
-    if (*end0 != '\0' || *end1 != '\0' || *client == 0 || *seq == 0) {
-        return -1;
-    }
-    *first = 2;
-    return 0;
-}
-
-/* Builds the KV command `verb` (upper-case) with arguments args[0..n). 0, or -1 with *why. */
-static int server_kv_command(const char *verb, const uint8_t *const *args, const uint32_t *lens,
-                             uint32_t n, uint64_t client, uint64_t seq, struct kv_command *out,
-                             const char **why)
-{
-    if (strcmp(verb, "PUT") == 0 && n == 2) {
-        *out = kv_command_put(client, seq, args[0], lens[0], args[1], lens[1]);
-    } else if (strcmp(verb, "GET") == 0 && n == 1) {
-        *out = kv_command_get(client, seq, args[0], lens[0]);
-    } else if (strcmp(verb, "DEL") == 0 && n == 1) {
-        *out = kv_command_delete(client, seq, args[0], lens[0]);
-    } else if (strcmp(verb, "CAS") == 0 && n == 3) {
-        *out = kv_command_cas(client, seq, args[0], lens[0], args[1], lens[1], args[2], lens[2]);
-    } else if (strcmp(verb, "CASNEW") == 0 && n == 2) {
-        *out = kv_command_cas_absent(client, seq, args[0], lens[0], args[1], lens[1]);
-    } else {
-        *why = "expected PUT key value | GET key | DEL key | CAS key expected new | "
-               "CASNEW key value (see HELP)";
-        return -1;
-    }
-    return 0;
-}
-
-/* The verb of an AS request (its third token), upper-cased into `verb`. 0 or -1. */
-static int server_session_verb(const struct node_proto_request *r, char *verb, size_t cap)
-{
-    if (r->token_count < 3 || r->token_lens[2] == 0 || r->token_lens[2] >= cap) {
-        return -1;
-    }
-    for (uint32_t k = 0; k < r->token_lens[2]; k++) {
-        char c = (char)r->tokens[2][k];
-        verb[k] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-    }
-    verb[r->token_lens[2]] = '\0';
-    return 0;
 }
 
 static void server_status(struct node_server *s, struct node_client_ref ref)
@@ -390,14 +317,19 @@ static void server_status(struct node_server *s, struct node_client_ref ref)
 }
 
 static const char server_help[] =
-    "BEGIN\n"
     "commands (one per line; strings may be \"quoted\" with \\\\ \\\" \\n \\t \\xHH):\n"
     "  PUT key value | GET key | DEL key | CAS key expected new | CASNEW key value\n"
-    "  REGISTER                  open a session: OK <client-id>\n"
+    "  REGISTER                  open a KV session: OK <client-id>\n"
     "  AS client seq COMMAND     run a KV command in a session (a retry with the same seq is\n"
     "                            answered from the first result, never applied twice)\n"
-    "  STATUS | HELP | QUIT\n"
-    "END";
+    "  SUBMIT {json}             submit a workflow definition (on one line)\n"
+    "  PAUSE id | RESUME id | CANCEL id\n"
+    "  SHOW id                   a workflow's history, attempt by attempt\n"
+    "  LIST                      every workflow and its state\n"
+    "  WORKER id                 this connection becomes worker <id>: TASK lines arrive on it;\n"
+    "                            answer DONE wf task attempt [output] | FAIL wf task attempt\n"
+    "                            kind | EXTEND wf task attempt\n"
+    "  STATUS | HELP | QUIT\n";
 
 static void server_on_line(void *arg, struct node_client_ref ref, const char *line, size_t len)
 {
@@ -412,39 +344,15 @@ static void server_on_line(void *arg, struct node_client_ref ref, const char *li
         return;
     }
     if (strcmp(r->command, "HELP") == 0) {
-        server_reply(s, ref, "%s", server_help);
+        server_reply_lines(s, ref, server_help, sizeof(server_help) - 1);
     } else if (strcmp(r->command, "STATUS") == 0) {
         server_status(s, ref);
     } else if (strcmp(r->command, "QUIT") == 0) {
         struct node_client *c = node_clients_get(&s->clients, ref);
         server_reply(s, ref, "OK bye");
         c->closing = 1;
-    } else if (strcmp(r->command, "REGISTER") == 0) {
-        struct kv_command command = kv_command_register();
-        server_propose_kv(s, ref, &command);
-    } else {
-        uint32_t first = 0;
-        uint64_t client = 0;
-        uint64_t seq = 0;
-        struct kv_command command;
-        const char *why = NULL;
-        char verb[sizeof(r->command)];
-        if (server_session(r, &first, &client, &seq) != 0 ||
-            (first > 0 && server_session_verb(r, verb, sizeof(verb)) != 0)) {
-            server_reply(s, ref, "ERR AS needs a client id, a sequence number >= 1 and a command");
-            return;
-        }
-        if (first == 0) {
-            memcpy(verb, r->command, sizeof(verb));
-        } else {
-            first++; /* the verb itself */
-        }
-        if (server_kv_command(verb, r->tokens + first, r->token_lens + first,
-                              r->token_count - first, client, seq, &command, &why) != 0) {
-            server_reply(s, ref, "ERR %s", why);
-            return;
-        }
-        server_propose_kv(s, ref, &command);
+    } else if (!node_kv_request(s, ref, r) && !node_wf_request(s, ref, r)) {
+        server_reply(s, ref, "ERR unknown command %s (see HELP)", r->command);
     }
 }
 
@@ -465,8 +373,7 @@ static void server_on_frame(void *arg, const uint8_t *frame, size_t len)
 
 static void server_on_close(void *arg, struct node_client_ref ref)
 {
-    (void)arg;
-    (void)ref; /* replies to a closed connection are dropped by node_clients_out */
+    node_wf_on_close(arg, ref); /* a worker that goes away is no longer given work */
 }
 
 int node_server_open(struct node_server *s, const struct node_config *config,
@@ -483,9 +390,14 @@ int node_server_open(struct node_server *s, const struct node_config *config,
         snprintf(error, error_len, "out of memory");
         return -1;
     }
+    if (node_wf_init(&s->wf) != 0) {
+        snprintf(error, error_len, "out of memory");
+        goto out_free;
+    }
     fs_posix_init(&s->fs);
-    if (server_mkdir_parents(config->data_dir) != 0) {
-        snprintf(error, error_len, "%s: cannot create: %s", config->data_dir, strerror(errno));
+    if (fs_mkdir_parents(&s->fs, config->data_dir) != FS_OK) {
+        snprintf(error, error_len, "%s: cannot create: %s", s->fs.error.path,
+                 strerror(s->fs.error.sys_errno));
         goto out_free;
     }
     if (server_open_replica(s, error, error_len) != 0) {
@@ -521,6 +433,7 @@ out_replica:
     replica_close(s->replica);
     s->replica = NULL;
 out_free:
+    node_wf_free(&s->wf);
     free(s->request);
     s->request = NULL;
     return -1;
@@ -530,6 +443,7 @@ out_free:
 static int server_reopen(struct node_server *s)
 {
     server_pending_expire(s, 1, "storage failed on this node");
+    node_wf_reset(&s->wf);
     replica_close(s->replica);
     s->replica = NULL;
     char error[512];
@@ -560,6 +474,7 @@ static int server_iterate(struct node_server *s)
     node_clients_dispatch(&s->clients);
     for (uint32_t ticks = 0; ticks < 100 && s->now_ms >= s->next_tick_ms; ticks++) {
         (void)replica_tick(s->replica);
+        node_wf_tick(s);
         s->next_tick_ms += s->config.tick_ms;
     }
     if (s->now_ms >= s->next_tick_ms) {
@@ -601,6 +516,7 @@ void node_server_close(struct node_server *s)
     node_peers_close(&s->peers);
     replica_close(s->replica);
     s->replica = NULL;
+    node_wf_free(&s->wf);
     free(s->request);
     s->request = NULL;
 }

@@ -6,6 +6,7 @@
 #include "node/config.h"
 #include "node/peers.h"
 #include "node/proto.h"
+#include "node/wf_plane.h"
 #include "sim/replica.h"
 #include "storage/fs.h"
 
@@ -23,9 +24,15 @@
 #define NODE_PENDING_MAX        4096u  /* client proposals awaiting apply */
 #define NODE_PENDING_TIMEOUT_MS 10000u /* a proposal unanswered this long: outcome unknown */
 
+enum node_pending_kind {
+    NODE_PENDING_KV, /* answered with the KV result */
+    NODE_PENDING_WF, /* answered with the workflow result */
+};
+
 /* A client proposal that is waiting to be applied: its reply goes to `client`. */
 struct node_pending {
     int used;
+    enum node_pending_kind kind;
     struct node_client_ref client;
     uint64_t index;
     uint64_t term;
@@ -39,6 +46,7 @@ struct node_server {
     struct node_peers peers;
     struct node_clients clients;
     struct node_pending pending[NODE_PENDING_MAX];
+    struct node_wf wf;
     struct node_proto_request *request; /* scratch for parsing one line */
     uint64_t now_ms;
     uint64_t next_tick_ms;

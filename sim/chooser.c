@@ -25,6 +25,7 @@ static const char *const sim_concern_names[SIM_CONCERN_COUNT] = {
     [SIM_CONCERN_DISK] = "disk.fault",
     [SIM_CONCERN_DISK_LATENCY] = "disk.latency",
     [SIM_CONCERN_CLIENT] = "client",
+    [SIM_CONCERN_WORKFLOW] = "workflow",
     [SIM_CONCERN_CLOCK] = "clock",
     [SIM_CONCERN_NODE_SEED] = "node.seed",
     [SIM_CONCERN_SWARM] = "swarm",
@@ -256,6 +257,36 @@ int sim_chooser_deinit(struct sim_chooser *chooser)
     return rc;
 }
 
+/* Parses a decision line "concern n value". Returns 0, or -1 with the error set. */
+static int sim_schedule_parse_decision(struct sim_chooser *chooser, const char *line,
+                                       struct sim_decision *out)
+{
+    char name[64];
+    char n_text[32];
+    char value_text[32];
+    char extra[2];
+    int fields = sscanf(line, "%63s %31s %31s %1s", name, n_text, value_text, extra);
+    uint64_t recorded_n = 0;
+    uint64_t value = 0;
+    int concern = fields == 3 ? sim_concern_from_name(name) : -1;
+    if (concern < 0 || sim_parse_u64(n_text, &recorded_n) != 0 ||
+        sim_parse_u64(value_text, &value) != 0) {
+        sim_chooser_fail(chooser,
+                         "%s:%" PRIu64 ": malformed decision '%s' (expected: concern n value)",
+                         chooser->replay_path, chooser->replay_line, line);
+        return -1;
+    }
+    if (recorded_n != 0 && value >= recorded_n) {
+        sim_chooser_fail(chooser, "%s:%" PRIu64 ": value %" PRIu64 " is not below n = %" PRIu64,
+                         chooser->replay_path, chooser->replay_line, value, recorded_n);
+        return -1;
+    }
+    out->concern = (uint8_t)concern;
+    out->n = recorded_n;
+    out->value = value;
+    return 0;
+}
+
 /* Replay: the next recorded value for a decision (concern, n). */
 static uint64_t sim_chooser_replay_next(struct sim_chooser *chooser, enum sim_concern concern,
                                         uint64_t n)
@@ -274,35 +305,21 @@ static uint64_t sim_chooser_replay_next(struct sim_chooser *chooser, enum sim_co
         chooser->decisions_defaulted++;
         return 0;
     }
-    char name[64];
-    char n_text[32];
-    char value_text[32];
-    char extra[2];
-    int fields = sscanf(line, "%63s %31s %31s %1s", name, n_text, value_text, extra);
-    uint64_t recorded_n = 0;
-    uint64_t value = 0;
-    if (fields != 3 || sim_parse_u64(n_text, &recorded_n) != 0 ||
-        sim_parse_u64(value_text, &value) != 0 || sim_concern_from_name(name) < 0) {
-        sim_chooser_fail(chooser,
-                         "%s:%" PRIu64 ": malformed decision '%s' (expected: concern n value)",
-                         chooser->replay_path, chooser->replay_line, line);
+    struct sim_decision recorded;
+    if (sim_schedule_parse_decision(chooser, line, &recorded) != 0) {
         return 0;
     }
-    if (recorded_n != 0 && value >= recorded_n) {
-        sim_chooser_fail(chooser, "%s:%" PRIu64 ": value %" PRIu64 " is not below n = %" PRIu64,
-                         chooser->replay_path, chooser->replay_line, value, recorded_n);
-        return 0;
-    }
+    uint64_t value = recorded.value;
     if (chooser->replay_lenient) {
         return (n != 0 && value >= n) ? n - 1 : value;
     }
-    if (sim_concern_from_name(name) != (int)concern || recorded_n != n) {
+    if (recorded.concern != (uint8_t)concern || recorded.n != n) {
         sim_chooser_fail(chooser,
                          "%s:%" PRIu64 ": the run diverged from the schedule: it asks for a '%s' "
                          "decision with n = %" PRIu64 ", the schedule has '%s' with n = %" PRIu64
                          " (decision %" PRIu64 ")",
                          chooser->replay_path, chooser->replay_line, sim_concern_name(concern), n,
-                         name, recorded_n, chooser->decisions + 1);
+                         sim_concern_names[recorded.concern], recorded.n, chooser->decisions + 1);
         return 0;
     }
     return value;
@@ -385,9 +402,127 @@ uint64_t sim_choose_sampled(struct sim_chooser *chooser, enum sim_concern concer
     return min + sim_chooser_decide(chooser, concern, n, drawn - min);
 }
 
+uint64_t sim_choose_sampled_calm_max(struct sim_chooser *chooser, enum sim_concern concern,
+                                     uint64_t min, uint64_t max, uint64_t drawn)
+{
+    assert(chooser != NULL);
+    assert(min <= max);
+    assert(drawn >= min);
+    assert(drawn <= max);
+    if (min == max) {
+        return min;
+    }
+    uint64_t n = max - min + 1;
+    return max - sim_chooser_decide(chooser, concern, n, max - drawn);
+}
+
 struct prng *sim_chooser_stream(struct sim_chooser *chooser, enum sim_concern concern)
 {
     assert(chooser != NULL);
     assert(concern < SIM_CONCERN_COUNT);
     return &chooser->streams[concern];
+}
+
+/* ---- whole schedules ---- */
+
+/* Appends one decision to a growing array. Returns 0, or -1 when out of memory. */
+static int sim_schedule_push(struct sim_decision **decisions, size_t *count, size_t *capacity,
+                             struct sim_decision decision)
+{
+    if (*count == *capacity) {
+        size_t grown = *capacity == 0 ? 1024 : *capacity * 2;
+        struct sim_decision *bigger = realloc(*decisions, grown * sizeof(**decisions));
+        if (bigger == NULL) {
+            return -1;
+        }
+        *decisions = bigger;
+        *capacity = grown;
+    }
+    (*decisions)[(*count)++] = decision;
+    return 0;
+}
+
+int sim_schedule_load(const char *path, struct sim_schedule_header *header,
+                      struct sim_decision **decisions, size_t *count, size_t count_max, char *error,
+                      size_t error_size)
+{
+    assert(path != NULL);
+    assert(decisions != NULL);
+    assert(count != NULL);
+    *decisions = NULL;
+    *count = 0;
+    size_t capacity = 0;
+    struct sim_chooser *reader = calloc(1, sizeof(*reader));
+    if (reader == NULL) {
+        snprintf(error, error_size, "%s: out of memory", path);
+        return -1;
+    }
+    int rc = sim_chooser_init_replay(reader, path, 0, header);
+    char line[SIM_SCHEDULE_LINE_BYTES_MAX + 2];
+    while (rc == 0) {
+        int got = sim_schedule_next_line(reader, line, sizeof(line));
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        struct sim_decision decision;
+        if (sim_schedule_parse_decision(reader, line, &decision) != 0) {
+            rc = -1;
+        } else if (*count >= count_max) {
+            sim_chooser_fail(reader, "%s:%" PRIu64 ": more than %zu decisions", path,
+                             reader->replay_line, count_max);
+            rc = -1;
+        } else if (sim_schedule_push(decisions, count, &capacity, decision) != 0) {
+            sim_chooser_fail(reader, "%s: out of memory after %zu decisions", path, *count);
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        snprintf(error, error_size, "%s", reader->error);
+        free(*decisions);
+        *decisions = NULL;
+        *count = 0;
+    }
+    sim_chooser_deinit(reader);
+    free(reader);
+    return rc == 0 ? 0 : -1;
+}
+
+int sim_schedule_save(const char *path, const struct sim_schedule_header *header,
+                      const char *comment, const struct sim_decision *decisions, size_t count,
+                      char *error, size_t error_size)
+{
+    assert(path != NULL);
+    assert(header != NULL);
+    assert(decisions != NULL || count == 0);
+    FILE *file = fopen(path, "w");
+    if (file == NULL) {
+        snprintf(error, error_size, "%s: cannot create schedule: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(file, "%s\nseed %" PRIu64 "\n", SIM_SCHEDULE_MAGIC, header->seed);
+    if (header->scenario[0] != '\0') {
+        fprintf(file, "scenario %s\n", header->scenario);
+    }
+    const char *text = comment != NULL ? comment : "";
+    while (*text != '\0') {
+        const char *end = strchr(text, '\n');
+        size_t len = end != NULL ? (size_t)(end - text) : strlen(text);
+        fprintf(file, "# %.*s\n", (int)len, text);
+        text += len + (end != NULL);
+    }
+    fprintf(file, "# one decision per line: concern n value, value in [0, n); "
+                  "n = 0 means the full 64-bit range\n");
+    for (size_t i = 0; i < count; i++) {
+        assert(decisions[i].concern < SIM_CONCERN_COUNT);
+        assert(decisions[i].n == 0 || decisions[i].value < decisions[i].n);
+        fprintf(file, "%s %" PRIu64 " %" PRIu64 "\n", sim_concern_names[decisions[i].concern],
+                decisions[i].n, decisions[i].value);
+    }
+    int failed = ferror(file);
+    if (fclose(file) != 0 || failed) {
+        snprintf(error, error_size, "%s: writing the schedule failed: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }

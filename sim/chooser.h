@@ -42,6 +42,7 @@ enum sim_concern {
     SIM_CONCERN_DISK,         /* disk faults, routed from the simulated file system */
     SIM_CONCERN_DISK_LATENCY, /* how long a sync takes */
     SIM_CONCERN_CLIENT,       /* client requests: operation, key, value, think time */
+    SIM_CONCERN_WORKFLOW,     /* the workflow plane: worker durations and fates, its messages */
     SIM_CONCERN_CLOCK,        /* per-node tick phase */
     SIM_CONCERN_NODE_SEED,    /* the seed of each Raft node incarnation's own PRNG */
     SIM_CONCERN_SWARM,        /* swarm mode: which fault kinds are on, at what rates */
@@ -136,8 +137,39 @@ int sim_choose_chance(struct sim_chooser *chooser, enum sim_concern concern, dou
 uint64_t sim_choose_sampled(struct sim_chooser *chooser, enum sim_concern concern, uint64_t min,
                             uint64_t max, uint64_t drawn);
 
+/* Like sim_choose_sampled, for a value whose calm choice is the largest: the time until the next
+ * fault of a kind. Recorded (and asked of a strategy) as max - value, so the 0 that pads a short
+ * schedule is `max`, the longest wait, and shrinking a value toward 0 moves the fault later. */
+uint64_t sim_choose_sampled_calm_max(struct sim_chooser *chooser, enum sim_concern concern,
+                                     uint64_t min, uint64_t max, uint64_t drawn);
+
 /* The PRNG stream of a concern, for sampling proposals for sim_choose_sampled. */
 struct prng *sim_chooser_stream(struct sim_chooser *chooser, enum sim_concern concern);
+
+/* ---- whole schedules in memory (the shrinker and the model checker edit and write them) ---- */
+
+#define SIM_SCHEDULE_DECISIONS_MAX (1u << 26) /* decisions held by sim_schedule_load */
+
+/* One decision of a schedule. */
+struct sim_decision {
+    uint64_t n;      /* the range asked for: value in [0, n); 0 means the full 64-bit range */
+    uint64_t value;  /* invariant: n == 0 || value < n */
+    uint8_t concern; /* enum sim_concern */
+};
+
+/* Reads a whole schedule file: its header and up to `count_max` decisions into *decisions
+ * (allocated, owned by the caller, free() it; NULL when there are none). Returns 0, or -1 with a
+ * message naming the file and line in `error`. */
+int sim_schedule_load(const char *path, struct sim_schedule_header *header,
+                      struct sim_decision **decisions, size_t *count, size_t count_max, char *error,
+                      size_t error_size);
+
+/* Writes a schedule file (the format sim_chooser_record writes) with `comment` lines (may be
+ * NULL; each line is prefixed with "# "). Returns 0, or -1 with a message naming the file in
+ * `error`. */
+int sim_schedule_save(const char *path, const struct sim_schedule_header *header,
+                      const char *comment, const struct sim_decision *decisions, size_t count,
+                      char *error, size_t error_size);
 
 static inline int sim_chooser_failed(const struct sim_chooser *chooser)
 {

@@ -22,8 +22,9 @@ static void sim_client_think(struct sim_world *w, struct sim_client *c)
 {
     const struct sim_dist *think = &w->scenario.think;
     uint64_t drawn = sim_dist_sample(think, sim_chooser_stream(&w->chooser, SIM_CONCERN_CLIENT));
-    uint64_t delay =
-        sim_choose_sampled(&w->chooser, SIM_CONCERN_CLIENT, think->min_us, think->max_us, drawn);
+    /* The calm choice (0) is the longest pause: a shrunk schedule's clients do less. */
+    uint64_t delay = sim_choose_sampled_calm_max(&w->chooser, SIM_CONCERN_CLIENT, think->min_us,
+                                                 think->max_us, drawn);
     c->state = SIM_CLIENT_IDLE;
     sim_world_push(w, w->queue.now_us + delay, SIM_EV_CLIENT_WAKE, c->index, ++c->wake_generation);
 }

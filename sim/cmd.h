@@ -12,6 +12,17 @@ int sim_cmd_scenario(int argc, char **argv);
 int sim_cmd_run(int argc, char **argv);
 int sim_cmd_replay(int argc, char **argv);
 int sim_cmd_sweep(int argc, char **argv);
+int sim_cmd_history(int argc, char **argv);
+/* --- mc: the shrinker and the model checker (sim/cmd_shrink.c, sim/cmd_check.c) --- */
+int sim_cmd_shrink(int argc, char **argv);
+int sim_cmd_check(int argc, char **argv);
+/* sweep --shrink: shrinks the first failing seed of each invariant into DIR (NULL: the current
+ * directory) and prints the replay commands. Returns 0, or -1 if one could not be shrunk. */
+int sim_cmd_shrink_sweep(const struct report_sweep *sweep, const struct sim_scenario *scenarios,
+                         uint32_t scenario_count, const struct sim_run_options *bugs,
+                         const char *dir);
+/* Parses "net.drop,proc.crash" (or "none") into a bit set of enum sim_concern; -1 if unknown. */
+int sim_cmd_parse_concerns(const char *text, uint32_t *mask);
 
 /* Helpers shared by run, replay and sweep (sim/cmd_common.c). */
 
@@ -24,8 +35,6 @@ int sim_cmd_parse_nodes(const char *text, uint32_t *mask);
 /* Prints a run's summary (and on failure the violation with its reproduce command). */
 void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *scenario,
                        FILE *out);
-/* Creates directory `path` and any missing parents (like mkdir -p). 0, or -1 with errno set. */
-int sim_cmd_mkdir_parents(const char *path);
 /* Maps a run's verdict to an exit code. */
 int sim_cmd_exit_code(const struct report_run *run);
 

@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const struct {
     const char *name;
@@ -24,6 +23,12 @@ static const struct {
       "nodes send messages before their writes are durable" },
     { "stale-read", SIM_BUG_STALE_READ, 1,
       "any node answers a get from its local state, without the log" },
+    { "wf-ledger-bypass", SIM_BUG_WF_LEDGER_BYPASS, 1,
+      "workers call the side-effect ledger without the idempotency key" },
+    { "wf-dispatch-uncommitted", SIM_BUG_WF_DISPATCH_UNCOMMITTED, 1,
+      "the leader sends an assignment when it proposes the start, before it commits" },
+    { "wf-apply-uncommitted", SIM_BUG_WF_APPLY_UNCOMMITTED, 1,
+      "followers apply workflow commands when they append them, before they commit" },
 };
 
 int sim_cmd_parse_bug(const char *name, struct sim_run_options *options)
@@ -100,6 +105,45 @@ static uint64_t c(const struct report_run *run, const char *name)
     return report_run_counter(run, name);
 }
 
+/* The workflow plane's summary, when the scenario submits workflows. */
+static void sim_cmd_print_workflows(const struct report_run *run, FILE *out)
+{
+    int present = 0;
+    for (uint32_t i = 0; i < run->counter_count; i++) {
+        present |= strcmp(run->counters[i].name, "wf.submitted") == 0;
+    }
+    if (!present) {
+        return;
+    }
+    uint64_t completed = c(run, "wf.completed");
+    fprintf(out,
+            "workflows   %" PRIu64 " submitted: %" PRIu64 " completed, %" PRIu64 " failed, %" PRIu64
+            " cancelled, %" PRIu64 " unfinished (%" PRIu64 " paused); tasks %" PRIu64
+            " completed, %" PRIu64 " failed, %" PRIu64 " unfinished",
+            c(run, "wf.submitted"), completed, c(run, "wf.failed"), c(run, "wf.cancelled"),
+            c(run, "wf.unfinished"), c(run, "wf.paused"), c(run, "wf.tasks.completed"),
+            c(run, "wf.tasks.failed"), c(run, "wf.tasks.unfinished"));
+    if (completed > 0) {
+        fprintf(out, "; submit to completion %" PRIu64 " ms on average",
+                c(run, "wf.completion_ms_sum") / completed);
+    }
+    fputc('\n', out);
+    fprintf(out,
+            "attempts    %" PRIu64 " started, %" PRIu64 " retries, %" PRIu64
+            " lease expiries, %" PRIu64 " extensions, %" PRIu64
+            " duplicate reports refused by fencing; %" PRIu64 " submits resent (%" PRIu64
+            " answered by the existing run)\n",
+            c(run, "wf.attempts"), c(run, "wf.retries"), c(run, "wf.lease_expiries"),
+            c(run, "wf.extensions"), c(run, "wf.duplicates"), c(run, "wf.submit_resends"),
+            c(run, "wf.submit_existing"));
+    fprintf(out,
+            "effects     %" PRIu64 " executions, %" PRIu64 " effects applied, %" PRIu64
+            " repeated executions deduplicated by the ledger; %" PRIu64 " worker crashes; %" PRIu64
+            " nodes replayed from storage\n",
+            c(run, "wf.executions"), c(run, "wf.effects"), c(run, "wf.effect_duplicates"),
+            c(run, "wf.worker_crashes"), c(run, "wf.rebuilds"));
+}
+
 void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *scenario, FILE *out)
 {
     assert(run != NULL);
@@ -139,6 +183,7 @@ void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *
             "; %" PRIu64 " retries, %" PRIu64 " timeouts\n",
             c(run, "client.ops"), c(run, "client.ok"), c(run, "client.fail"),
             c(run, "client.unknown"), c(run, "client.retries"), c(run, "client.timeouts"));
+    sim_cmd_print_workflows(run, out);
     if (run->verdict == REPORT_PASS) {
         fprintf(out,
                 "liveness    a new command committed %" PRIu64 " ms after the faults stopped\n",
@@ -153,29 +198,4 @@ void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *
             run->invariant);
     fprintf(out, "%s", run->detail);
     fprintf(out, "reproduce   %s\n", run->repro);
-}
-
-int sim_cmd_mkdir_parents(const char *path)
-{
-    assert(path != NULL);
-    char partial[1024];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof(partial)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(partial, path, len + 1);
-    /* Each '/' after the first byte ends a parent: create it, then the whole path. */
-    for (size_t i = 1; i <= len; i++) {
-        if (partial[i] != '/' && partial[i] != '\0') {
-            continue;
-        }
-        char saved = partial[i];
-        partial[i] = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST) {
-            return -1;
-        }
-        partial[i] = saved;
-    }
-    return 0;
 }

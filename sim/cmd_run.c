@@ -33,7 +33,12 @@ static void sim_cmd_run_usage(FILE *out, int replay)
                  "  -n, --node IDS       with --verbose: only events of these nodes (e.g. 1,3)\n"
                  "  -k, --kind KINDS     with --verbose: only these kinds (comma-separated: tick,\n"
                  "                       deliver, sync, request, reply, client, timeout, fault,\n"
-                 "                       scheduled, fault-end, phase, probe, deadline, or all)\n"
+                 "                       scheduled, fault-end, phase, probe, deadline, workflow,\n"
+                 "                       or all)\n"
+                 "      --workflow ID    with --verbose: workflow lines of this workflow only.\n"
+                 "                       Every committed workflow transition and rejection is\n"
+                 "                       printed as one structured line `[committed] wf ...`\n"
+                 "                       (with --node, as each of those nodes applied it)\n"
                  "      --bug NAME       run a deliberately broken variant (double-vote,\n"
                  "                       commit-previous-term, ack-before-sync)\n"
                  "exit status: 0 pass, 1 violation, 2 usage or input error\n");
@@ -49,17 +54,12 @@ struct sim_cmd_run_args {
 static int sim_cmd_run_parse(int argc, char **argv, int replay, struct sim_cmd_run_args *a)
 {
     static const struct option options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "seed", required_argument, NULL, 's' },
-        { "record", required_argument, NULL, 'r' },
-        { "schedule", required_argument, NULL, 'S' },
-        { "lenient", no_argument, NULL, 'L' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "node", required_argument, NULL, 'n' },
-        { "kind", required_argument, NULL, 'k' },
-        { "bug", required_argument, NULL, 'B' },
-        { "history", required_argument, NULL, 'H' },
-        { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },           { "seed", required_argument, NULL, 's' },
+        { "record", required_argument, NULL, 'r' },   { "schedule", required_argument, NULL, 'S' },
+        { "lenient", no_argument, NULL, 'L' },        { "verbose", no_argument, NULL, 'v' },
+        { "node", required_argument, NULL, 'n' },     { "kind", required_argument, NULL, 'k' },
+        { "bug", required_argument, NULL, 'B' },      { "history", required_argument, NULL, 'H' },
+        { "workflow", required_argument, NULL, 'W' }, { NULL, 0, NULL, 0 },
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "hs:r:vn:k:", options, NULL)) != -1) {
@@ -107,6 +107,9 @@ static int sim_cmd_run_parse(int argc, char **argv, int replay, struct sim_cmd_r
             break;
         case 'H':
             a->options.history_path = optarg;
+            break;
+        case 'W':
+            a->options.log_workflow = optarg;
             break;
         default:
             sim_cmd_run_usage(stderr, replay);

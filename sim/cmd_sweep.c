@@ -1,6 +1,7 @@
 /* `flowraft sweep`: many seeds of many scenarios in parallel, with JSON, HTML and JUnit reports. */
 #include "sim/cli.h"
 #include "sim/cmd.h"
+#include "storage/fs.h"
 #include "sim/sweep.h"
 
 #include <errno.h>
@@ -15,7 +16,8 @@ static void sim_cmd_sweep_usage(FILE *out)
     fprintf(out,
             "usage: flowraft sweep SCENARIO... --seeds A..B [--jobs N] [--shard I/N]\n"
             "                      [--time-budget S] [--junit FILE] [--report DIR]\n"
-            "                      [--failures FILE] [--check-determinism] [--bug NAME]\n\n"
+            "                      [--failures FILE] [--check-determinism] [--bug NAME]\n"
+            "                      [--shrink]\n\n"
             "Runs every seed in A..B of every scenario, each run in its own process, and\n"
             "prints a summary that groups failures by invariant with a reproduce command.\n\n"
             "  --seeds A..B          inclusive seed range (or a single seed)\n"
@@ -36,6 +38,9 @@ static void sim_cmd_sweep_usage(FILE *out)
             "  --check-determinism   run every seed twice, in two processes, and fail it if the\n"
             "                        trace hashes differ\n"
             "  --bug NAME            sweep a deliberately broken variant (see flowraft run)\n"
+            "  --shrink              then shrink the first failing seed of each invariant\n"
+            "                        (flowraft shrink, at most 60 s each) into a schedule in\n"
+            "                        the --report DIR, else the current directory\n"
             "  -q, --quiet           no progress bar\n"
             "exit status: 0 every run passed, 1 a run failed, 2 usage or input error\n");
 }
@@ -68,6 +73,7 @@ struct sim_cmd_sweep_args {
     const char *failures;
     int determinism;
     int quiet;
+    int shrink;
 };
 
 static int sim_cmd_sweep_parse(int argc, char **argv, struct sim_cmd_sweep_args *a,
@@ -86,6 +92,7 @@ static int sim_cmd_sweep_parse(int argc, char **argv, struct sim_cmd_sweep_args 
         { "check-determinism", no_argument, NULL, 'D' },
         { "bug", required_argument, NULL, 'B' },
         { "quiet", no_argument, NULL, 'q' },
+        { "shrink", no_argument, NULL, 'K' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
@@ -153,6 +160,9 @@ static int sim_cmd_sweep_parse(int argc, char **argv, struct sim_cmd_sweep_args 
         case 'q':
             a->quiet = 1;
             break;
+        case 'K':
+            a->shrink = 1;
+            break;
         default:
             sim_cmd_sweep_usage(stderr);
             return -1;
@@ -175,9 +185,13 @@ static int sim_cmd_sweep_write(const struct report_sweep *sweep, const struct si
     int rc = 0;
     char path[1024];
     if (a->report_dir != NULL) {
-        if (sim_cmd_mkdir_parents(a->report_dir) != 0) {
-            fprintf(stderr, "flowraft sweep: %s: cannot create: %s\n", a->report_dir,
-                    strerror(errno));
+        struct fs posix;
+        fs_posix_init(&posix);
+        if (strlen(a->report_dir) >= FS_PATH_BYTES_MAX ||
+            fs_mkdir_parents(&posix, a->report_dir) != FS_OK) {
+            fprintf(stderr, "flowraft sweep: %s: cannot create the report directory: %s\n",
+                    a->report_dir,
+                    posix.error.sys_errno ? strerror(posix.error.sys_errno) : "path too long");
             return -1;
         }
         static const struct {
@@ -297,6 +311,10 @@ int sim_cmd_sweep(int argc, char **argv)
                 status = SIM_EXIT_USAGE;
             } else if (report_sweep_failed(sweep) > 0) {
                 status = SIM_EXIT_CHECK_FAILED;
+                if (a.shrink) {
+                    (void)sim_cmd_shrink_sweep(sweep, ctx.scenarios, count, &ctx.options,
+                                               a.report_dir);
+                }
             }
         }
     }

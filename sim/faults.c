@@ -29,14 +29,18 @@ static const struct sim_fault_rate *sim_fault_rate_of(const struct sim_world *w,
     return &w->scenario.pauses;
 }
 
-/* An exponential interval with the given mean, drawn under `concern`. */
+/* An exponential interval with the given mean, drawn under `concern`. Its cap (20 means, drawn
+ * with probability e^-20) is the calm choice that pads a shrunk schedule: no further fault of
+ * this kind (UINT64_MAX), so removing decisions from a schedule removes faults. */
 static uint64_t sim_fault_interval(struct sim_world *w, enum sim_concern concern, uint64_t mean)
 {
     struct sim_dist dist = {
         .kind = SIM_DIST_EXPONENTIAL, .min_us = 1, .mean_us = mean, .max_us = mean * 20
     };
     uint64_t drawn = sim_dist_sample(&dist, sim_chooser_stream(&w->chooser, concern));
-    return sim_choose_sampled(&w->chooser, concern, dist.min_us, dist.max_us, drawn);
+    uint64_t interval =
+        sim_choose_sampled_calm_max(&w->chooser, concern, dist.min_us, dist.max_us, drawn);
+    return interval == dist.max_us ? UINT64_MAX : interval;
 }
 
 static uint64_t sim_fault_length(struct sim_world *w, enum sim_concern concern,
@@ -355,7 +359,8 @@ void sim_fault_arrival(struct sim_world *w, enum sim_fault_kind kind)
         assert(0);
         break;
     }
-    uint64_t next = w->queue.now_us + sim_fault_interval(w, concern, rate->every_us);
+    uint64_t interval = sim_fault_interval(w, concern, rate->every_us);
+    uint64_t next = interval == UINT64_MAX ? UINT64_MAX : w->queue.now_us + interval;
     if (next < w->scenario.duration_us) {
         sim_world_push(w, next, SIM_EV_FAULT_ARRIVAL, 0, (uint64_t)kind);
     }

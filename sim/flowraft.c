@@ -20,6 +20,11 @@ static const struct sim_command sim_commands[] = {
     { "scenario", "check scenario files and print their effective settings", sim_cmd_scenario },
     { "lincheck", "check history files for linearizability (Jepsen or FlowRaft format)",
       sim_cmd_lincheck },
+    { "history", "print a workflow's history from a run, attempt by attempt", sim_cmd_history },
+    { "shrink", "minimise a failing run to a small schedule that fails the same way",
+      sim_cmd_shrink },
+    { "check", "model-check a small scenario: every path of its bounded decision tree",
+      sim_cmd_check },
     { NULL, NULL, NULL },
 };
 

@@ -136,6 +136,7 @@ static void sim_node_on_update(void *ctx, const struct raft_update *u)
         sim_check_append(&w->checker, n->index, e->index, e->term, e->type, e->data, e->data_len);
     }
     sim_check_commit(&w->checker, n->index, raft_node_commit_index(replica_raft(n->replica)));
+    sim_wf_on_update(w, n, u);
 }
 
 static void sim_node_reply_proposals(struct sim_world *w, struct sim_node *n,
@@ -169,7 +170,9 @@ static void sim_node_on_applied(void *ctx, const struct raft_entry *e,
     struct sim_node *n = ctx;
     struct sim_world *w = n->world;
     w->stats.applied_entries++;
-    sim_check_applied(&w->checker, n->index, e->index, kv_hash(replica_kv(n->replica)));
+    uint64_t state_hash = replica_state_hash(n->replica);
+    sim_wf_on_applied(w, n, e, state_hash);
+    sim_check_applied(&w->checker, n->index, e->index, state_hash);
     sim_node_reply_proposals(w, n, e, applied);
     if (w->liveness_phase && !w->liveness_done && e->index == w->liveness_index &&
         e->term == w->liveness_term) {
@@ -185,8 +188,22 @@ static void sim_node_on_restored(void *ctx, const struct raft_snapshot *snapshot
     struct sim_node *n = ctx;
     struct sim_world *w = n->world;
     w->stats.snapshot_restores++;
-    sim_check_restored(&w->checker, n->index, snapshot->meta.index,
-                       kv_hash(replica_kv(n->replica)));
+    uint64_t state_hash = replica_state_hash(n->replica);
+    sim_wf_on_restored(w, n, snapshot->meta.index, state_hash);
+    sim_check_restored(&w->checker, n->index, snapshot->meta.index, state_hash);
+}
+
+static void sim_node_on_workflow_applied(void *ctx, const struct raft_entry *e,
+                                         const struct wf_result *result)
+{
+    struct sim_node *n = ctx;
+    sim_wf_on_workflow_applied(n->world, n, e, result);
+}
+
+static void sim_node_on_wf_log(void *ctx, const char *line, size_t len)
+{
+    struct sim_node *n = ctx;
+    sim_wf_log_line(n->world, n, line, len);
 }
 
 static void sim_node_on_durable(void *ctx, const struct hardstate *hs)
@@ -208,7 +225,7 @@ static void sim_node_schedule_tick(struct sim_world *w, struct sim_node *n)
     sim_world_push(w, next, SIM_EV_TICK, n->index, 0);
 }
 
-static void sim_node_config(struct sim_world *w, struct sim_node *n, struct replica_config *c)
+void sim_node_config(struct sim_world *w, struct sim_node *n, struct replica_config *c)
 {
     replica_config_default(c);
     c->raft.id = n->index + 1;
@@ -233,6 +250,8 @@ static void sim_node_config(struct sim_world *w, struct sim_node *n, struct repl
     c->store.wal.write_buffer_bytes = WAL_RECORD_BYTES_MAX; /* the least the WAL accepts */
     c->ack_before_sync = (w->options.sim_bugs & SIM_BUG_ACK_BEFORE_SYNC) != 0;
     c->snapshot_every_entries = w->scenario.snapshot_every;
+    c->machines.workflows_max = w->scenario.wf.workflows_max; /* one cluster-wide setting */
+    c->test_wf_apply_uncommitted = (w->options.sim_bugs & SIM_BUG_WF_APPLY_UNCOMMITTED) != 0;
 }
 
 /* Starts (or restarts) the node: recovery through the real storage code, then a new core. */
@@ -248,6 +267,8 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
         .applied = sim_node_on_applied,
         .durable = sim_node_on_durable,
         .restored = sim_node_on_restored,
+        .workflow_applied = sim_node_on_workflow_applied,
+        .wf_log = w->options.log != NULL ? sim_node_on_wf_log : NULL,
         .ctx = n,
     };
     struct replica_error err;
@@ -292,6 +313,7 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
     n->term = raft_node_term(raft);
     n->tick_phase_us = sim_choose(&w->chooser, SIM_CONCERN_CLOCK, w->scenario.tick_us);
     sim_node_schedule_tick(w, n);
+    sim_wf_node_started(w, n);
     return 0;
 }
 
@@ -325,6 +347,7 @@ void sim_node_crash(struct sim_world *w, struct sim_node *n)
     n->deferred_count = 0;
     n->proposal_count = 0;
     n->role = RAFT_FOLLOWER;
+    sim_wf_node_crashed(w, n);
 }
 
 /* A storage failure (an injected I/O error) or a failed replica: crash now, restart later. */
@@ -342,7 +365,9 @@ void sim_node_tick(struct sim_world *w, struct sim_node *n)
 {
     if (replica_tick(n->replica) == REPLICA_EFAILED) {
         sim_node_failed(w, n, "the replica failed");
+        return;
     }
+    sim_wf_node_tick(w, n);
 }
 
 void sim_node_sync_done(struct sim_world *w, struct sim_node *n)

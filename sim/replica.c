@@ -47,7 +47,7 @@ struct replica {
     struct replica_ops ops;
     struct raft_node *raft;
     struct store *store;
-    struct kv *kv;
+    struct replica_sm *sm; /* the KV store and the workflow engine */
     bool failed;
 
     /* staging: everything written since the last sync, merged (truncate, entries, hard state) */
@@ -75,6 +75,7 @@ struct replica {
     struct replica_bytes encode;
     struct replica_bytes snapshot_buf;
     struct raft_entry *decode_entries;
+    struct replica_sm_result result; /* the last apply's (about 1 KB: kept off the stack) */
     uint64_t applied;
     bool apply_ack_due;
 };
@@ -129,7 +130,7 @@ void replica_config_default(struct replica_config *config)
         config->raft.limits.entry_bytes_max = WAL_ENTRY_DATA_BYTES_MAX; /* storage's bound */
     }
     store_config_default(&config->store);
-    config->kv = kv_limits_default();
+    replica_machines_default(&config->machines);
 }
 
 /* ---- recovery ---- */
@@ -255,10 +256,10 @@ int replica_open(const struct replica_config *config, const struct replica_ops *
     r->config = *config;
     r->ops = *ops;
     r->raft = raft_node_create(&config->raft);
-    r->kv = kv_create(&config->kv);
+    r->sm = replica_sm_create(&config->machines, ops->wf_log, ops->ctx);
     /* raft_decode fills what it uses: no need to zero (or touch) the whole array */
     r->decode_entries = malloc(RAFT_APPEND_ENTRIES_MAX * sizeof(r->decode_entries[0]));
-    if (r->raft == NULL || r->kv == NULL || r->decode_entries == NULL) {
+    if (r->raft == NULL || r->sm == NULL || r->decode_entries == NULL) {
         const char *reason = NULL;
         int invalid = r->raft == NULL && raft_config_check(&config->raft, &reason) != RAFT_OK;
         replica_close(r);
@@ -282,7 +283,7 @@ void replica_close(struct replica *r)
     }
     raft_node_destroy(r->raft);
     store_close(r->store);
-    kv_destroy(r->kv);
+    replica_sm_destroy(r->sm);
     free(r->staged);
     free(r->staged_bytes.data);
     free(r->held_bytes.data);
@@ -518,16 +519,16 @@ static void replica_release_held(struct replica *r)
 /* Obligation 11: the state machines take the snapshot's state before any later entry. */
 static int replica_restore_state(struct replica *r, const struct raft_snapshot *snapshot)
 {
-    struct kv *fresh = kv_create(&r->config.kv);
-    struct kv_error error;
-    if (fresh == NULL ||
-        kv_restore(fresh, snapshot->data, (size_t)snapshot->data_len, &error) != 0) {
-        kv_destroy(fresh);
-        r->failed = true; /* a snapshot the state machine rejects: stop, do not skip */
+    char error[256];
+    struct replica_sm *fresh =
+        replica_sm_restore(&r->config.machines, r->ops.wf_log, r->ops.ctx, snapshot->data,
+                           (size_t)snapshot->data_len, snapshot->meta.index, error, sizeof(error));
+    if (fresh == NULL) {
+        r->failed = true; /* a snapshot the state machines reject: stop, do not skip */
         return -1;
     }
-    kv_destroy(r->kv);
-    r->kv = fresh;
+    replica_sm_destroy(r->sm);
+    r->sm = fresh;
     r->applied = snapshot->meta.index;
     if (r->ops.restored != NULL) {
         r->ops.restored(r->ops.ctx, snapshot);
@@ -543,18 +544,17 @@ static int replica_apply(struct replica *r, const struct raft_update *u)
     for (size_t i = 0; i < u->committed_count; i++) {
         const struct raft_entry *e = &u->committed[i];
         assert(e->index == r->applied + 1); /* raft.h obligation 6: in order, exactly once */
-        struct kv_applied applied;
-        const struct kv_applied *result = NULL;
-        if (e->type == RAFT_ENTRY_COMMAND && e->data_len > 0 && e->data[0] == KV_TAG) {
-            if (kv_apply(r->kv, e->index, e->data, e->data_len, &applied) != 0) {
-                r->failed = true; /* out of memory: stop applying rather than skip */
-                return -1;
-            }
-            result = &applied;
+        if (replica_sm_apply(r->sm, e, &r->result) != 0) {
+            r->failed = true; /* out of memory: stop applying rather than skip */
+            return -1;
         }
         r->applied = e->index;
+        if (r->result.machine == REPLICA_SM_WF && r->ops.workflow_applied != NULL) {
+            r->ops.workflow_applied(r->ops.ctx, e, &r->result.wf);
+        }
         if (r->ops.applied != NULL) {
-            r->ops.applied(r->ops.ctx, e, result);
+            r->ops.applied(r->ops.ctx, e,
+                           r->result.machine == REPLICA_SM_KV ? &r->result.kv : NULL);
         }
     }
     if (u->committed_count > 0) {
@@ -575,17 +575,23 @@ static void replica_process(struct replica *r, const struct raft_update *u)
     for (size_t i = 0; i < u->message_count; i++) {
         replica_send(r, &u->messages[i]);
     }
+    if (r->config.test_wf_apply_uncommitted && u->role != RAFT_LEADER) {
+        for (size_t i = 0; i < u->entry_count; i++) {
+            replica_sm_test_apply_early(r->sm, &u->entries[i]);
+        }
+    }
     (void)replica_apply(r, u);
 }
 
-/* Compaction (§7): hands the KV state to the core every snapshot_every_entries applied. */
+/* Compaction (§7): hands the state machines' container to the core every snapshot_every_entries
+ * applied. */
 static void replica_maybe_snapshot(struct replica *r)
 {
     uint64_t every = r->config.snapshot_every_entries;
     if (every == 0 || r->failed || r->applied < raft_node_snapshot_index(r->raft) + every) {
         return;
     }
-    size_t size = kv_snapshot_bytes(r->kv);
+    size_t size = replica_sm_snapshot_size(r->sm);
     if (size > r->config.raft.limits.snapshot_bytes_max) {
         return; /* the state outgrew the core's snapshot bound: keep the log instead */
     }
@@ -593,7 +599,9 @@ static void replica_maybe_snapshot(struct replica *r)
     if (replica_bytes_reserve(&r->snapshot_buf, size, SIZE_MAX / 2) != 0) {
         return;
     }
-    kv_snapshot_write(r->kv, r->snapshot_buf.data, size);
+    size_t written = replica_sm_snapshot_write(r->sm, r->snapshot_buf.data, size);
+    assert(written == size);
+    (void)written;
     struct raft_event event = { .type = RAFT_EVENT_SNAPSHOT };
     event.snapshot.index = r->applied;
     event.snapshot.data = r->snapshot_buf.data;
@@ -754,7 +762,17 @@ struct raft_node *replica_raft(struct replica *r)
 
 const struct kv *replica_kv(const struct replica *r)
 {
-    return r->kv;
+    return replica_sm_kv(r->sm);
+}
+
+const struct wf_state *replica_wf(const struct replica *r)
+{
+    return replica_sm_wf(r->sm);
+}
+
+uint64_t replica_state_hash(const struct replica *r)
+{
+    return replica_sm_hash(r->sm);
 }
 
 bool replica_failed(const struct replica *r)

@@ -3,10 +3,12 @@
 #define FLOWRAFT_SIM_REPLICA_H
 
 #include "core/raft.h"
+#include "sim/replica_sm.h"
 #include "storage/fs.h"
 #include "storage/hardstate.h"
 #include "storage/store.h"
 #include "workflows/kv.h"
+#include "workflows/wf_state.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,11 +27,13 @@
  *   2. send: each message is encoded with the wire codec and handed to ops.send once every
  *      persist section staged before it is durable; until then it waits, encoded, in a bounded
  *      FIFO (a full FIFO drops the message, which Raft tolerates as loss);
- *   3. apply: a snapshot to restore first (kv_restore), then committed entries in order ('K'
- *      payloads to the KV store), then RAFT_EVENT_APPLIED is stepped; RAFT_EVENT_PERSISTED is
- *      stepped after each replica_sync with the last entry (or snapshot) made durable;
- *   4. compact: every snapshot_every_entries applied entries the KV state is handed to the core
- *      as RAFT_EVENT_SNAPSHOT; the core returns it in a later update's `snapshot`, which is
+ *   3. apply: a snapshot to restore first (replica_sm_restore), then committed entries in order,
+ *      routed by tag byte ('K' payloads to the KV store, 'W' to the workflow engine: see
+ *      sim/replica_sm.h), then RAFT_EVENT_APPLIED is stepped; RAFT_EVENT_PERSISTED is stepped
+ *      after each replica_sync with the last entry (or snapshot) made durable;
+ *   4. compact: every snapshot_every_entries applied entries the state of both machines (one
+ *      versioned, checksummed container) is handed to the core as RAFT_EVENT_SNAPSHOT; the core
+ *      returns it in a later update's `snapshot`, which is
  *      persisted like the rest (store_save_snapshot; store_install_snapshot for one received
  *      from the leader). Recovery restores the newest valid snapshot, then the log after it.
  * After any storage error the replica refuses further work (it returns REPLICA_EFAILED): the
@@ -79,6 +83,12 @@ struct replica_ops {
     void (*update)(void *ctx, const struct raft_update *update);
     /* A committed entry was applied; `kv` is the KV result for 'K' commands, else NULL. */
     void (*applied)(void *ctx, const struct raft_entry *entry, const struct kv_applied *kv);
+    /* A committed 'W' entry was applied (called just before `applied`), with its result. */
+    void (*workflow_applied)(void *ctx, const struct raft_entry *entry,
+                             const struct wf_result *result);
+    /* The workflow engine's structured lines, one per transition and rejection (may be NULL:
+     * then none are formatted). The line is valid during the call. */
+    void (*wf_log)(void *ctx, const char *line, size_t len);
     /* A sync finished: this hard state is durable. */
     void (*durable)(void *ctx, const struct hardstate *hard_state);
     /* The state machines were replaced by a snapshot's state (after a restart, or installed from
@@ -92,10 +102,12 @@ struct replica_config {
     struct fs *fs;           /* borrowed; the storage directory lives there */
     char dir[FS_PATH_BYTES_MAX];
     struct store_config store;
-    struct kv_limits kv;
-    uint32_t snapshot_every_entries; /* snapshot the state machines after this many applied
-                                        entries (Raft §7 compaction); 0: never */
-    bool ack_before_sync;            /* test only: send messages before their writes are durable */
+    struct replica_machines machines; /* the state machines' limits: the same on every replica of
+                                         a cluster (see replica_sm.h) */
+    uint32_t snapshot_every_entries;  /* snapshot the state machines after this many applied
+                                         entries (Raft §7 compaction); 0: never */
+    bool ack_before_sync;             /* test only: send messages before their writes are durable */
+    bool test_wf_apply_uncommitted;   /* test only: a follower applies 'W' entries when appended */
 };
 
 /* Defaults for everything but raft.id, raft.voter_*, raft.seed, fs and dir. */
@@ -126,6 +138,9 @@ int replica_sync(struct replica *replica, struct replica_error *err);
 /* Accessors. */
 struct raft_node *replica_raft(struct replica *replica);
 const struct kv *replica_kv(const struct replica *replica);
+const struct wf_state *replica_wf(const struct replica *replica);
+/* replica_sm_hash of the state machines: equal at equal applied index on every replica. */
+uint64_t replica_state_hash(const struct replica *replica);
 bool replica_failed(const struct replica *replica);
 bool replica_sync_pending(const struct replica *replica); /* staged writes not yet durable */
 uint64_t replica_applied_index(const struct replica *replica);

@@ -98,6 +98,24 @@ static const struct sim_key sim_keys[] = {
     SIM_KEY("workload", "request_timeout", SIM_KEY_DURATION, request_timeout_us, 1000, SIM_S(3600),
             "1ms..1h"),
     SIM_KEY("swarm", "enabled", SIM_KEY_BOOL, swarm, 0, 0, "true or false"),
+    /* The workflow plane; [workflows] submit, control, expect and [workers] script are parsed by
+     * sim/wf_scenario.c. */
+    SIM_KEY("workflows", "workflows_max", SIM_KEY_U32, wf.workflows_max, 1, WF_WORKFLOWS_MAX,
+            "1..1024"),
+    SIM_KEY("workflows", "grace", SIM_KEY_DURATION, wf.grace_us, 0, SIM_S(3600), "0..1h"),
+    SIM_KEY("workflows", "settle", SIM_KEY_DURATION, wf.settle_us, SIM_S(1) / 10, SIM_S(3600),
+            "100ms..1h"),
+    SIM_KEY("workflows", "request_timeout", SIM_KEY_DURATION, wf.request_timeout_us, 1000,
+            SIM_S(3600), "1ms..1h"),
+    SIM_KEY("workers", "count", SIM_KEY_U32, wf.workers, 1, SIM_WF_WORKERS_MAX, "1..32"),
+    SIM_KEY("workers", "duration", SIM_KEY_DIST, wf.duration, 0, SIM_S(3600), "a distribution"),
+    SIM_KEY("workers", "restart", SIM_KEY_DIST, wf.restart, 0, SIM_S(3600), "a distribution"),
+    SIM_KEY("workers", "fail", SIM_KEY_PROBABILITY, wf.fail, 0, 0, ""),
+    SIM_KEY("workers", "crash", SIM_KEY_PROBABILITY, wf.crash, 0, 0, ""),
+    SIM_KEY("workers", "late", SIM_KEY_PROBABILITY, wf.late, 0, 0, ""),
+    SIM_KEY("workers", "twice", SIM_KEY_PROBABILITY, wf.twice, 0, 0, ""),
+    SIM_KEY("workers", "late_by", SIM_KEY_DURATION, wf.late_by_us, 0, SIM_S(3600), "0..1h"),
+    SIM_KEY("workers", "extend", SIM_KEY_BOOL, wf.extend, 0, 0, "true or false"),
 };
 
 #define SIM_KEY_COUNT (sizeof(sim_keys) / sizeof(sim_keys[0]))
@@ -174,6 +192,7 @@ void sim_scenario_defaults(struct sim_scenario *s)
     s->op_weights[SIM_OP_CAS] = 10;
     s->keys = 8;
     s->request_timeout_us = 500000;
+    sim_wf_scenario_defaults(&s->wf);
 }
 
 /* Parsing state shared with the inih callbacks. */
@@ -580,6 +599,13 @@ static int sim_ini_handler(void *user, const char *section, const char *name, co
         scenario->fault_count++;
         return 1;
     }
+    if (sim_wf_scenario_owns(section, name)) {
+        if (sim_wf_scenario_key(&scenario->wf, parse->file, parse->line, section, name, value,
+                                problem, sizeof(problem)) != 0) {
+            return sim_parse_fail(parse, parse->line, "%s", problem);
+        }
+        return 1;
+    }
     const struct sim_key *key = sim_key_find(section, name);
     if (key == NULL) {
         return sim_parse_fail(parse, parse->line, "[%s] %s: unknown key", section, name);
@@ -689,6 +715,12 @@ static int sim_scenario_validate(struct sim_parse *parse)
                            f->at_us / 1000, s->duration_us / 1000);
             return -1;
         }
+    }
+    char problem[SIM_SCENARIO_ERROR_BYTES_MAX];
+    uint32_t line = 0;
+    if (sim_wf_scenario_validate(&s->wf, s->duration_us, &line, problem, sizeof(problem)) != 0) {
+        sim_parse_fail(parse, line, "%s", problem);
+        return -1;
     }
     return 0;
 }
@@ -883,4 +915,5 @@ void sim_scenario_print(const struct sim_scenario *s, FILE *out)
         }
         fprintf(out, "\n");
     }
+    sim_wf_scenario_print(&s->wf, out);
 }

@@ -4,6 +4,7 @@
 
 #include "sim/chooser.h"
 #include "sim/dist.h"
+#include "sim/wf_scenario.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -133,6 +134,9 @@ struct sim_scenario {
     /* [schedule] */
     struct sim_scheduled_fault faults[SIM_SCENARIO_FAULTS_MAX];
     uint32_t fault_count;
+
+    /* [workflows], [workers]: the workflow plane (sim/wf_scenario.h) */
+    struct sim_wf_scenario wf;
 };
 
 /* Fills the documented defaults (a fault-free three-node cluster running for 10 s). */

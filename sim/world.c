@@ -32,6 +32,7 @@ static const char *const sim_event_kind_names[SIM_EV_KIND_COUNT] = {
     [SIM_EV_PHASE_END] = "phase",
     [SIM_EV_LIVENESS_PROBE] = "probe",
     [SIM_EV_LIVENESS_DEADLINE] = "deadline",
+    [SIM_EV_WF] = "workflow",
 };
 
 const char *sim_event_kind_name(enum sim_event_kind kind)
@@ -193,6 +194,7 @@ static void sim_world_trace(struct sim_world *w, const struct sim_event *e)
         sim_world_format(&w->current, line, sizeof(line));
         fprintf(w->options.log, "%s\n", line);
     }
+    sim_wf_log_flush(w);
 }
 
 size_t sim_world_recent(const struct sim_world *w, char *out, size_t size)
@@ -239,6 +241,7 @@ static void sim_world_phase_end(struct sim_world *w)
         }
     }
     sim_world_note(w, "faults stop, the network heals, every node is up: liveness phase");
+    sim_wf_phase_end(w);
     sim_world_push(w, w->queue.now_us, SIM_EV_LIVENESS_PROBE, 0, 0);
     sim_world_push(w, w->queue.now_us + w->scenario.liveness_bound_us, SIM_EV_LIVENESS_DEADLINE, 0,
                    0);
@@ -364,6 +367,9 @@ static void sim_world_dispatch(struct sim_world *w, const struct sim_event *e)
     case SIM_EV_LIVENESS_DEADLINE:
         sim_world_deadline(w);
         return;
+    case SIM_EV_WF:
+        sim_wf_event(w, e->arg, e->node);
+        return;
     case SIM_EV_KIND_COUNT:
         break;
     }
@@ -403,6 +409,8 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
             return -1;
         }
         w->options.seed = header.seed; /* the recording run's seed, for reports */
+    } else if (o->strategy != NULL) {
+        sim_chooser_init_strategy(&w->chooser, o->seed, *o->strategy);
     } else {
         sim_chooser_init_prng(&w->chooser, o->seed);
     }
@@ -436,6 +444,9 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
             return -1;
         }
     }
+    if (sim_wf_setup(w) != 0) {
+        return -1;
+    }
     for (uint32_t i = 0; i < w->scenario.nodes; i++) {
         if (sim_node_start(w, &w->nodes[i]) != 0 || !w->nodes[i].up) {
             sim_world_fail(w, "cannot start node %u on its empty disk", i + 1);
@@ -455,6 +466,7 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
 
 static void sim_world_teardown(struct sim_world *w)
 {
+    sim_wf_teardown(w);
     for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
         sim_node_deinit(&w->nodes[i]);
     }
@@ -464,10 +476,16 @@ static void sim_world_teardown(struct sim_world *w)
     sim_queue_deinit(&w->queue);
 }
 
+/* The run is over once the liveness marker committed and the workflow plane has settled. */
+static int sim_world_done(const struct sim_world *w)
+{
+    return w->liveness_done && sim_wf_settled(w);
+}
+
 static void sim_world_loop(struct sim_world *w)
 {
     struct sim_event event;
-    while (!w->stop && !w->liveness_done && sim_queue_pop(&w->queue, &w->chooser, &event)) {
+    while (!w->stop && !sim_world_done(w) && sim_queue_pop(&w->queue, &w->chooser, &event)) {
         w->events++;
         if (w->events > w->scenario.events_max) {
             sim_world_fail(w, "the run needed more than events_max = %" PRIu64 " events",
@@ -491,8 +509,11 @@ static void sim_world_loop(struct sim_world *w)
         if (sim_chooser_failed(&w->chooser)) {
             sim_world_fail(w, "%s", w->chooser.error);
         }
+        if (w->options.observe != NULL && w->options.observe(w->options.observe_ctx, w)) {
+            w->stop = 1;
+        }
     }
-    if (!w->stop && !w->liveness_done) {
+    if (!w->stop && !sim_world_done(w)) {
         sim_world_fail(w, "the event queue ran dry before the liveness phase ended");
     }
 }
@@ -541,6 +562,7 @@ static void sim_world_counters(const struct sim_world *w, struct report_run *r)
     report_run_count(r, "checks", w->checker.checks);
     report_run_count(r, "decisions", w->chooser.decisions);
     report_run_count(r, "recovery_ms", s->liveness_recovery_us / 1000);
+    sim_wf_counters(w, r);
 }
 
 static void sim_world_repro(const struct sim_world *w, struct report_run *r)
@@ -564,6 +586,9 @@ static void sim_world_repro(const struct sim_world *w, struct report_run *r)
         { RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0, "snapshot-truncates-newer-log" },
         { SIM_BUG_ACK_BEFORE_SYNC, 1, "ack-before-sync" },
         { SIM_BUG_STALE_READ, 1, "stale-read" },
+        { SIM_BUG_WF_LEDGER_BYPASS, 1, "wf-ledger-bypass" },
+        { SIM_BUG_WF_DISPATCH_UNCOMMITTED, 1, "wf-dispatch-uncommitted" },
+        { SIM_BUG_WF_APPLY_UNCOMMITTED, 1, "wf-apply-uncommitted" },
     };
     for (size_t i = 0; i < sizeof(bugs) / sizeof(bugs[0]) && n > 0; i++) {
         uint32_t set = bugs[i].sim ? w->options.sim_bugs : w->options.raft_test_bugs;
@@ -640,12 +665,16 @@ int sim_run(const struct sim_run_options *options, struct report_run *report)
         sim_world_loop(w);
         sim_clients_finish(w);
         sim_history_finish(w);
+        sim_wf_finish(w);
     }
     if (sim_chooser_deinit(&w->chooser) != 0 && !w->error) {
         sim_world_fail(w, "%s", w->chooser.error);
     }
     sim_world_report(w, report);
     report->wall_seconds = sim_wall_seconds() - started;
+    if (options->at_end != NULL) {
+        options->at_end(options->at_end_ctx, w);
+    }
     int rc = w->error ? -1 : 0;
     sim_world_teardown(w);
     free(w);

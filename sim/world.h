@@ -12,6 +12,7 @@
 #include "sim/hist.h"
 #include "sim/replica.h"
 #include "sim/sim_fs.h"
+#include "sim/wf_world.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,11 @@
 enum sim_bug {
     SIM_BUG_ACK_BEFORE_SYNC = 1u << 0, /* messages leave before their persist section is durable */
     SIM_BUG_STALE_READ = 1u << 1,      /* any node answers a get from its local state at once */
+    /* The workflow plane (sim/wf_world.h): */
+    SIM_BUG_WF_LEDGER_BYPASS = 1u << 8,        /* workers call the ledger without the key */
+    SIM_BUG_WF_DISPATCH_UNCOMMITTED = 1u << 9, /* the leader sends an assignment when it proposes
+                                                 the start, before it commits */
+    SIM_BUG_WF_APPLY_UNCOMMITTED = 1u << 10,   /* followers apply 'W' entries when appended */
 };
 
 enum sim_event_kind {
@@ -43,6 +49,7 @@ enum sim_event_kind {
     SIM_EV_PHASE_END,       /* the faulty phase is over: heal everything */
     SIM_EV_LIVENESS_PROBE,  /* liveness phase: propose the marker to a leader, if any */
     SIM_EV_LIVENESS_DEADLINE,
+    SIM_EV_WF, /* the workflow plane: submitters, workers, their messages (sim/wf_world.h) */
     SIM_EV_KIND_COUNT,
 };
 
@@ -213,6 +220,16 @@ struct sim_run_options {
     uint32_t log_kinds;       /* bit per enum sim_event_kind; 0: all but ticks */
     const char *argv0_hint;   /* how to name the program in reproduce commands ("flowraft") */
     const char *history_path; /* write the client history here (text format), or NULL */
+    const char *log_workflow; /* with `log`: workflow lines of this workflow only, or NULL */
+    /* Called at the end of the run, before teardown (tests, `flowraft history`), or NULL. */
+    void (*at_end)(void *ctx, const struct sim_world *world);
+    void *at_end_ctx;
+    /* For the shrinker and the model checker (sim/shrink.h, sim/mc.h). Borrowed for the run. */
+    const struct sim_chooser_strategy *strategy; /* decides instead of the seed, or NULL */
+    /* After every event and its checks (a violating one included); a nonzero return ends the
+     * run there, as a pass unless it violated. NULL: none. */
+    int (*observe)(void *ctx, const struct sim_world *world);
+    void *observe_ctx;
 };
 
 struct sim_world {
@@ -227,6 +244,7 @@ struct sim_world {
     struct sim_node nodes[SIM_NODES_MAX];
     struct sim_client clients[SIM_CLIENTS_MAX];
     struct sim_active_fault faults[SIM_ACTIVE_FAULTS_MAX];
+    struct sim_wf *wf;   /* the workflow plane (owned; inert without [workflows] submit) */
     struct hist history; /* every client operation, checked for linearizability at the end */
     int history_full;    /* more operations than SIM_HISTORY_OPS_MAX: the rest is not recorded */
 
@@ -269,6 +287,8 @@ void sim_world_fail(struct sim_world *world, const char *format, ...)
 void sim_world_note(struct sim_world *world, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The replica configuration of a node (the same state-machine limits on every node). */
+void sim_node_config(struct sim_world *world, struct sim_node *node, struct replica_config *config);
 int sim_node_init(struct sim_world *world, struct sim_node *node, uint32_t index);
 void sim_node_deinit(struct sim_node *node);
 int sim_node_start(struct sim_world *world, struct sim_node *node);

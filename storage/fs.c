@@ -181,6 +181,32 @@ int fs_list(struct fs *fs, const char *path, fs_list_fn fn, void *arg)
     return rc;
 }
 
+int fs_mkdir_parents(struct fs *fs, const char *path)
+{
+    assert(fs != NULL);
+    fs_assert_path(path);
+    char partial[FS_PATH_BYTES_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof(partial)) {
+        return fs_error_set(fs, FS_ENAMETOOLONG, 0, "mkdir_parents", "(path too long)");
+    }
+    memcpy(partial, path, len + 1);
+    /* Each '/' after the first byte ends a parent: create it, then the whole path. */
+    for (size_t i = 1; i <= len; i++) {
+        if (partial[i] != '/' && partial[i] != '\0') {
+            continue;
+        }
+        char saved = partial[i];
+        partial[i] = '\0';
+        int rc = fs_mkdir(fs, partial);
+        if (rc != FS_OK && rc != FS_EEXIST) {
+            return rc;
+        }
+        partial[i] = saved;
+    }
+    return FS_OK;
+}
+
 int fs_path_join(char *out, const char *dir, const char *name)
 {
     assert(out != NULL);

@@ -122,6 +122,11 @@ int fs_list(struct fs *fs, const char *path, fs_list_fn fn, void *arg);
  * file ends first. Convenience for fixed-size headers. */
 int fs_read_exact(struct fs_file *file, uint64_t offset, void *buf, size_t len);
 
+/* Creates directory `path` and every missing parent (like mkdir -p): FS_OK if it exists afterwards,
+ * else the first failure. The new entries are not synced (sync_dir the parents that must be
+ * durable). */
+int fs_mkdir_parents(struct fs *fs, const char *path);
+
 /* Joins `dir` and `name` into `out` (capacity FS_PATH_BYTES_MAX): 0, or FS_ENAMETOOLONG. */
 int fs_path_join(char *out, const char *dir, const char *name);
 

@@ -48,4 +48,14 @@ struct wf_coord_output {
 void wf_coordinate(const struct wf_state *state, const struct wf_coord_input *input,
                    struct wf_coord_output *output);
 
+/*
+ * The idle workers among `live` (the workers the leader can reach, in preference order): those
+ * with no open attempt in the applied state and no start_attempt among `in_flight`. Writes them
+ * to `idle` (capacity live_count) in the same order and returns how many; the result is what
+ * wf_coord_input.free_workers wants. O(runs * tasks + in_flight) per call.
+ */
+uint32_t wf_workers_idle(const struct wf_state *state, const struct wf_command *in_flight,
+                         uint32_t in_flight_count, const uint32_t *live, uint32_t live_count,
+                         uint32_t *idle);
+
 #endif

@@ -186,6 +186,39 @@ Test(fs_sim, rename_unlink_list_mkdir)
     contract_namespace(false);
 }
 
+/* Invariant: fs_mkdir_parents creates every missing level, accepts existing ones, and fails
+ * (naming the path) when a level is a file. */
+static void contract_mkdir_parents(bool posix)
+{
+    struct backend b;
+    backend_open(&b, posix);
+    char deep[FS_PATH_BYTES_MAX];
+    char file[FS_PATH_BYTES_MAX];
+    path_in(&b, "x/y/z", deep);
+    path_in(&b, "f", file);
+    cr_assert_eq(fs_mkdir_parents(b.fs, deep), FS_OK);
+    cr_assert_eq(fs_mkdir_parents(b.fs, deep), FS_OK); /* again: already there */
+    struct listing l = { .count = 0 };
+    cr_assert_eq(fs_list(b.fs, deep, collect, &l), 0);
+    cr_assert_eq(l.count, 0);
+    test_write_file(b.fs, file, "data", 4);
+    char below_file[FS_PATH_BYTES_MAX];
+    path_in(&b, "f/g", below_file);
+    cr_assert_lt(fs_mkdir_parents(b.fs, below_file), 0);
+    cr_assert(strstr(b.fs->error.path, "/f") != NULL, "%s", b.fs->error.path);
+    backend_close(&b);
+}
+
+Test(fs_posix, mkdir_parents)
+{
+    contract_mkdir_parents(true);
+}
+
+Test(fs_sim, mkdir_parents)
+{
+    contract_mkdir_parents(false);
+}
+
 /* Invariant: a path longer than FS_PATH_BYTES_MAX is refused by fs_path_join. */
 Test(fs, path_join_bounds)
 {

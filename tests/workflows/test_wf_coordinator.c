@@ -204,3 +204,25 @@ Test(wf_coordinator, terminal_workflows_are_ignored)
     cr_assert_eq(output.count, 0);
     cr_assert_eq(output.next_due_ms, UINT64_MAX);
 }
+
+/* A worker is idle only with no open attempt in the applied state and no start in flight: the
+ * coordinator never hands one worker two tasks at once. */
+Test(wf_coordinator, idle_workers_exclude_open_and_in_flight_starts)
+{
+    const uint32_t live[] = { 7, 8, 9 };
+    uint32_t idle[3];
+    cr_assert_eq(wf_workers_idle(state, NULL, 0, live, 3, idle), 3);
+    struct wf_command start = token(WF_CMD_START_ATTEMPT, 0, 1);
+    start.worker_id = 8;
+    cr_assert_eq(apply(start, 10).status, WF_OK);
+    cr_assert_eq(wf_workers_idle(state, NULL, 0, live, 3, idle), 2);
+    cr_assert_eq(idle[0], 7);
+    cr_assert_eq(idle[1], 9);
+    struct wf_command in_flight = token(WF_CMD_START_ATTEMPT, 1, 1);
+    in_flight.worker_id = 9;
+    cr_assert_eq(wf_workers_idle(state, &in_flight, 1, live, 3, idle), 1);
+    cr_assert_eq(idle[0], 7);
+    struct wf_command done = token(WF_CMD_COMPLETE_ATTEMPT, 0, 1);
+    cr_assert_eq(apply(done, 20).status, WF_OK);
+    cr_assert_eq(wf_workers_idle(state, &in_flight, 1, live, 3, idle), 2, "8 is free again");
+}
