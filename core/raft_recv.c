@@ -31,10 +31,11 @@ static bool raft_lease_blocks(const struct raft_node *node, const struct raft_me
 /* A message from an older term: never acted upon; answered only so the sender catches up. */
 static int raft_recv_stale(struct raft_node *node, const struct raft_message *m)
 {
-    bool answer_leader = node->config.check_quorum || node->config.pre_vote;
-    if (raft_is_from_leader(m) && m->type != RAFT_MSG_TIMEOUT_NOW && answer_leader) {
-        /* A deposed leader that cannot win an election (pre-vote) would otherwise never learn
-         * the new term; our reply carries it. */
+    if (raft_is_from_leader(m) && m->type != RAFT_MSG_TIMEOUT_NOW) {
+        /* Figure 2: "reply false if term < currentTerm". The reply carries our term, so a
+         * deposed leader steps down and the next election's term reaches us. Always, not only
+         * with pre-vote or check-quorum (etcd's choice): a node that may not campaign (learner,
+         * removed, joining) would otherwise stay in its higher term, deaf to this leader. */
         struct raft_message *reply = raft_send(node, RAFT_MSG_APPEND_RESPONSE, m->from);
         if (reply != NULL) {
             reply->append_response.reject = true;
