@@ -86,7 +86,9 @@
  * 12. Snapshots (§7): when the state machines have a snapshot at an applied index, step
  *     RAFT_EVENT_SNAPSHOT with its bytes (copied; at most limits.snapshot_bytes_max). The node
  *     keeps it to stream to lagging followers, compacts its in-memory log up to
- *     snapshot_trailing_entries behind it, and hands it back in `snapshot` for storage.
+ *     snapshot_trailing_entries behind it, and hands it back in `snapshot` for storage. A
+ *     joining node refuses (RAFT_ERR_BUSY) while it does not know the configuration at that
+ *     index; retry later.
  * 13. Reads (§8): a linearizable read is a RAFT_EVENT_READ_INDEX on the leader with a caller
  *     chosen request id. Its outcome arrives in a later (or the same) update's `reads`: on
  *     RAFT_OK serve it from the state machines once they have applied `index`; on

@@ -105,6 +105,13 @@ int raft_snapshot_take(struct raft_node *node, uint64_t index, const uint8_t *da
     assert(known); /* snapshot_index < index <= applied <= last */
     struct raft_membership m;
     raft_membership_at(node, index, &m);
+    if (m.voter_count == 0) {
+        /* Only a joining node's empty bootstrap has no voters: the configuration in force at
+         * `index` is not known here yet, and a snapshot must name it (§7). */
+        return raft_fail(node, RAFT_ERR_BUSY,
+                         "the configuration at index %llu is not known yet (a joining node)",
+                         (unsigned long long)index);
+    }
     raft_stream_write(node, &m, data, len);
     node->snapshot_index = index;
     node->snapshot_term = term;

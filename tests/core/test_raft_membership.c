@@ -315,3 +315,48 @@ Test(raft_membership, node_outside_uncommitted_config_still_elects)
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
 }
+
+/* Joiners get their appends in pairs, so they hold entries before the one that adds them. */
+static void founders_small_batches(struct raft_config *c, uint32_t id, void *ctx)
+{
+    founders(c, id, ctx);
+    c->limits.append_entries_max = 2;
+}
+
+/*
+ * Invariant (§7): a snapshot's metadata names the configuration in force at its index. A joining
+ * node (created without voters) does not know it until a CONFIG entry or a snapshot reaches it:
+ * its bootstrap list is empty, not the founders'. Before the fix a joiner that had applied the
+ * first entries took a snapshot recording "no voters"; stored, restored or sent on, that
+ * snapshot hands an empty configuration to whoever uses it. Now such a snapshot is refused with
+ * RAFT_ERR_BUSY until the configuration at its index is known.
+ */
+Test(raft_membership, joiner_never_snapshots_an_unknown_configuration)
+{
+    struct harness *h = h_create(5, 207, founders_small_batches, NULL);
+    cr_assert(h_elect(h, 1, 0x7));
+    propose_n(h, 1, 6);
+    const uint32_t voters[] = { 1, 2, 3 };
+    const uint32_t learners[] = { 4 };
+    cr_assert_eq(h_change_config(h, 1, voters, 3, learners, 1), RAFT_OK);
+    uint64_t config_index = raft_node_last_index(h_raft(h, 1));
+    /* Node 4 is probed and caught up two entries at a time; stop once it applied some entries
+     * that precede the CONFIG entry adding it. */
+    for (int i = 0; i < 200 && h->net_count > 0 && h_node(h, 4)->applied < 3; i++) {
+        h_deliver(h, 0);
+        if (h->net_count == 0) {
+            h_tick(h, 1);
+        }
+    }
+    cr_assert_geq(h_node(h, 4)->applied, 3);
+    cr_assert_lt(raft_node_last_index(h_raft(h, 4)), config_index, "no CONFIG entry yet");
+    cr_assert_eq(h_take_snapshot(h, 4), RAFT_ERR_BUSY);
+    cr_assert_null(raft_node_snapshot(h_raft(h, 4)), "a snapshot with no voters was taken");
+    settle(h, 1, 6);
+    cr_assert_eq(h_take_snapshot(h, 4), RAFT_OK, "once the configuration is known");
+    const struct raft_snapshot *s = raft_node_snapshot(h_raft(h, 4));
+    cr_assert_not_null(s);
+    cr_assert_eq(s->meta.membership.voter_count, 3);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
