@@ -1056,15 +1056,32 @@ static bool h_disjoint_quorums(const struct raft_membership *a, const struct raf
     return false;
 }
 
-/* The configuration committed on node r (latest CONFIG at or below commit, else snapshot or
- * bootstrap) and every uncommitted one after it may be in force somewhere: they must pairwise
- * share a member in every pair of quorums (§6). */
+/* The highest index node r holds that is known committed: its own commit index, or beyond it
+ * where its log holds the entries the cluster committed (a node's commit lags the cluster's,
+ * e.g. after a restart from a hard state older than its log). */
+static uint64_t h_known_commit(const struct harness *h, const struct raft_node *r)
+{
+    uint64_t commit = raft_node_commit_index(r);
+    uint64_t last = raft_node_last_index(r);
+    uint64_t i = h->committed_max < last ? h->committed_max : last;
+    for (i = i < H_LOG_MAX ? i : H_LOG_MAX; i > commit; i--) {
+        uint64_t term = 0;
+        if (h->committed[i].set && raft_node_term_at(r, i, &term) && term == h->committed[i].term) {
+            return i; /* log matching: everything before it is committed too */
+        }
+    }
+    return commit;
+}
+
+/* The configuration committed on node r (latest CONFIG at or below what is known committed,
+ * else snapshot or bootstrap) and every uncommitted one after it may be in force somewhere: they
+ * must pairwise share a member in every pair of quorums (§6). */
 static void h_check_configs(struct harness *h, struct h_node *node)
 {
     const struct raft_node *r = node->raft;
     struct raft_membership configs[8];
     uint32_t count = 0;
-    uint64_t commit = raft_node_commit_index(r);
+    uint64_t commit = h_known_commit(h, r);
     uint64_t first = raft_node_first_index(r);
     bool base_needed = true;
     for (uint64_t i = raft_node_last_index(r); i >= first && i > 0 && count < 7; i--) {
