@@ -948,11 +948,18 @@ static void h_check_leader(struct harness *h, struct h_node *node, uint32_t slot
         h_violation(h, "term %llu beyond the harness's table", (unsigned long long)term);
         return;
     }
-    if (h->term_leader[term] != 0 && h->term_leader[term] != node->id) {
+    /* Election safety counts a leader once its term (and self-vote) is on disk. Before that it
+     * has sent nothing (messages wait for the hard state) and committed nothing (a one-voter
+     * leader counts only entries acknowledged durable, and the ack covers the hard state), so a
+     * crash then erases an election nobody saw, and the node may vote again in that term. */
+    bool durable = node->disk_hs.term == term;
+    if (durable && h->term_leader[term] != 0 && h->term_leader[term] != node->id) {
         h_violation(h, "election safety: nodes %u and %u both lead term %llu", h->term_leader[term],
                     node->id, (unsigned long long)term);
     }
-    h->term_leader[term] = node->id;
+    if (durable) {
+        h->term_leader[term] = node->id;
+    }
     uint64_t last = raft_node_last_index(r);
     (void)slot;
     uint64_t lead_last_term = 0;
