@@ -36,7 +36,7 @@ void sim_clients_start(struct sim_world *w)
         memset(c, 0, sizeof(*c));
         c->index = i;
         c->hist_op = -1;
-        c->target = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->scenario.nodes);
+        c->target = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->node_slots);
         sim_client_think(w, c);
     }
 }
@@ -166,7 +166,7 @@ void sim_client_timeout(struct sim_world *w, struct sim_client *c, uint64_t arg)
     }
     w->stats.client_timeouts++;
     w->stats.client_retries++;
-    c->target = (c->target + 1) % w->scenario.nodes; /* try the next node */
+    c->target = (c->target + 1) % w->node_slots; /* try the next node */
     sim_world_note(w, "attempt %u timed out; retry at n%u", c->attempt, c->target + 1);
     sim_client_send(w, c);
 }
@@ -256,13 +256,13 @@ void sim_client_reply(struct sim_world *w, struct sim_client *c, uint64_t arg)
         } else {
             sim_world_note(w, "redirect: no leader known");
         }
-        if (reply.hint >= 1 && reply.hint <= w->scenario.nodes && reply.hint - 1 != c->target) {
+        if (reply.hint >= 1 && reply.hint <= w->node_slots && reply.hint - 1 != c->target) {
             c->target = reply.hint - 1;
             w->stats.client_retries++;
             sim_client_send(w, c);
             return;
         }
-        c->target = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->scenario.nodes);
+        c->target = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->node_slots);
         sim_client_backoff(w, c);
         return;
     case SIM_REPLY_RETRY:

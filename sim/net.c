@@ -122,6 +122,12 @@ static int sim_net_schedule_copy(struct sim_net *net, struct sim_queue *queue,
     uint64_t drawn = sim_dist_sample(latency, sim_chooser_stream(chooser, SIM_CONCERN_NET_DELAY));
     uint64_t delay_us =
         sim_choose_sampled(chooser, SIM_CONCERN_NET_DELAY, latency->min_us, latency->max_us, drawn);
+    if (((net->config.slow_mask >> from) | (net->config.slow_mask >> to)) & 1u) {
+        const struct sim_dist *slow = &net->config.slow_latency;
+        uint64_t extra = sim_dist_sample(slow, sim_chooser_stream(chooser, SIM_CONCERN_NET_DELAY));
+        delay_us +=
+            sim_choose_sampled(chooser, SIM_CONCERN_NET_DELAY, slow->min_us, slow->max_us, extra);
+    }
     uint64_t time_us = queue->now_us + delay_us;
     uint64_t clogged_until_us = net->links[from][to].clogged_until_us;
     if (clogged_until_us > time_us) {

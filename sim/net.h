@@ -31,6 +31,8 @@ struct sim_net_config {
     double drop_probability;      /* per message, in [0, 1] */
     double duplicate_probability; /* per message, in [0, 1] */
     double corrupt_probability;   /* per delivered copy, in [0, 1] */
+    struct sim_dist slow_latency; /* added to every copy to or from a node in slow_mask */
+    uint32_t slow_mask;           /* bit per node: slow links (0: none, no extra decisions) */
 };
 
 struct sim_net_stats {

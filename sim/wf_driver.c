@@ -34,7 +34,7 @@ static int sim_wf_load_definitions(struct sim_world *w)
 int sim_wf_setup(struct sim_world *w)
 {
     assert(w->wf == NULL);
-    assert(w->scenario.nodes <= SIM_NODES_MAX);
+    assert(w->node_slots <= SIM_NODES_MAX);
     struct sim_wf *wf = calloc(1, sizeof(*wf));
     w->wf = wf;
     if (wf == NULL) {
@@ -229,7 +229,7 @@ static void sim_wf_node_ping(struct sim_world *w, struct sim_node *n, const stru
 
 static void sim_wf_node_receive(struct sim_world *w, uint32_t node, struct sim_wf_msg *msg)
 {
-    assert(node < w->scenario.nodes);
+    assert(node < w->node_slots);
     assert(msg->kind != SIM_WF_MSG_ANSWER && msg->kind != SIM_WF_MSG_ASSIGN);
     struct sim_node *n = &w->nodes[node];
     bool from_worker = msg->kind == SIM_WF_MSG_REPORT;
