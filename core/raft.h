@@ -86,7 +86,9 @@
  * 12. Snapshots (§7): when the state machines have a snapshot at an applied index, step
  *     RAFT_EVENT_SNAPSHOT with its bytes (copied; at most limits.snapshot_bytes_max). The node
  *     keeps it to stream to lagging followers, compacts its in-memory log up to
- *     snapshot_trailing_entries behind it, and hands it back in `snapshot` for storage.
+ *     snapshot_trailing_entries behind it, and hands it back in `snapshot` for storage. A
+ *     joining node refuses (RAFT_ERR_BUSY) while it does not know the configuration at that
+ *     index; retry later.
  * 13. Reads (§8): a linearizable read is a RAFT_EVENT_READ_INDEX on the leader with a caller
  *     chosen request id. Its outcome arrives in a later (or the same) update's `reads`: on
  *     RAFT_OK serve it from the state machines once they have applied `index`; on
@@ -112,6 +114,10 @@
 #define RAFT_LOG_ENTRIES_MAX    (1u << 26)  /* in-memory log ring */
 #define RAFT_MESSAGES_MAX       65536u      /* messages in one update */
 #define RAFT_READS_MAX          65536u      /* pending ReadIndex requests */
+/* Terms and log indices above these are refused wherever they enter (received messages,
+ * restore), so term + 1 and index + 1 never overflow. */
+#define RAFT_TERM_MAX  (UINT64_MAX >> 2)
+#define RAFT_INDEX_MAX (UINT64_MAX >> 2)
 
 /* Return codes. 0 is success; errors are negative. raft_strerror() names them. */
 enum raft_error {
@@ -372,9 +378,11 @@ struct raft_restore {
 /*
  * Loads recovered state into a node that has not been stepped yet (obligation 1). Everything
  * recovered counts as durable. Returns RAFT_OK, RAFT_ERR_CORRUPT if the state is inconsistent
- * (non-contiguous indices, decreasing terms, a term above hard_state.term, a commit beyond the
- * last entry, a snapshot newer than the term), or RAFT_ERR_BUSY if it exceeds the limits;
- * raft_node_errmsg() then says which. On error the node is unchanged.
+ * (non-contiguous indices, decreasing terms, a commit beyond the last entry, an entry of unknown
+ * type or with a payload beyond RAFT_ENTRY_BYTES_MAX), or RAFT_ERR_BUSY if it exceeds the limits;
+ * raft_node_errmsg() then says which. On error the node is unchanged. A log or snapshot whose
+ * last term is above hard_state.term is a legal crash state (obligation 3 writes the hard state
+ * last): the node restarts in that term with no vote, and its first update stores it.
  */
 int raft_node_restore(struct raft_node *node, const struct raft_restore *restore);
 

@@ -91,6 +91,8 @@ struct raft_node {
     uint64_t recv_term;
     uint64_t recv_total;
     uint64_t recv_offset;
+    uint64_t recv_leader_term; /* the term of the leader streaming it: chunks of another leader's
+                                  stream never mix in, even for the same (index, term) */
 
     /* Leadership transfer (thesis §3.10). */
     uint32_t transfer_target; /* leader: transfer in progress to this id; 0 = none */

@@ -278,22 +278,42 @@ static uint64_t raft_restore_base(const struct raft_restore *r)
     return r->snapshot != NULL ? r->snapshot->meta.index : 0;
 }
 
+/* Validates the recovered state's bounds: terms and indices that leave room to grow. */
+static int raft_restore_check_bounds(struct raft_node *node, const struct raft_restore *r)
+{
+    uint64_t base = raft_restore_base(r);
+    if (r->hard_state.term > RAFT_TERM_MAX || base > RAFT_INDEX_MAX ||
+        (r->snapshot != NULL && r->snapshot->meta.term > RAFT_TERM_MAX)) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "a term or index beyond RAFT_TERM_MAX");
+    }
+    uint64_t first = r->entry_count > 0 ? r->entries[0].index : base + 1;
+    if (r->entry_count > RAFT_INDEX_MAX || first > RAFT_INDEX_MAX - r->entry_count) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "entry indices beyond RAFT_INDEX_MAX");
+    }
+    if (r->entry_count > 0 && (first == 0 || first > base + 1)) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "first entry %llu leaves a gap after %llu",
+                         (unsigned long long)first, (unsigned long long)base);
+    }
+    uint64_t last = r->entry_count > 0 ? r->entries[r->entry_count - 1].index : 0;
+    last = last > base ? last : base;
+    if (r->hard_state.commit > last) {
+        return raft_fail(node, RAFT_ERR_CORRUPT, "commit %llu beyond the last entry %llu",
+                         (unsigned long long)r->hard_state.commit, (unsigned long long)last);
+    }
+    return RAFT_OK;
+}
+
 /* Validates recovered entries without touching the node. Entries at or below the snapshot are
  * allowed (storage may keep them) but must agree with it. */
 static int raft_restore_check(struct raft_node *node, const struct raft_restore *r)
 {
+    int rc = raft_restore_check_bounds(node, r);
+    if (rc != RAFT_OK) {
+        return rc;
+    }
     uint64_t base = raft_restore_base(r);
     uint64_t prev_term = r->snapshot != NULL ? r->snapshot->meta.term : 0;
     uint64_t expected = r->entry_count > 0 ? r->entries[0].index : base + 1;
-    if (r->entry_count > 0 && (expected == 0 || expected > base + 1)) {
-        return raft_fail(node, RAFT_ERR_CORRUPT, "first entry %llu leaves a gap after %llu",
-                         (unsigned long long)expected, (unsigned long long)base);
-    }
-    if (r->snapshot != NULL && r->snapshot->meta.term > r->hard_state.term) {
-        return raft_fail(node, RAFT_ERR_CORRUPT, "snapshot term %llu above hard state term %llu",
-                         (unsigned long long)r->snapshot->meta.term,
-                         (unsigned long long)r->hard_state.term);
-    }
     for (size_t i = 0; i < r->entry_count; i++) {
         const struct raft_entry *e = &r->entries[i];
         if (e->index != expected + i) {
@@ -308,24 +328,17 @@ static int raft_restore_check(struct raft_node *node, const struct raft_restore 
         if (e->index <= base) {
             continue;
         }
-        if (e->term == 0 || e->term < prev_term || e->term > r->hard_state.term) {
-            return raft_fail(node, RAFT_ERR_CORRUPT,
-                             "entry %llu has term %llu (previous %llu, hard state term %llu)",
+        if (e->term == 0 || e->term < prev_term || e->term > RAFT_TERM_MAX) {
+            return raft_fail(node, RAFT_ERR_CORRUPT, "entry %llu has term %llu (previous %llu)",
                              (unsigned long long)e->index, (unsigned long long)e->term,
-                             (unsigned long long)prev_term, (unsigned long long)r->hard_state.term);
+                             (unsigned long long)prev_term);
         }
         if (e->type < RAFT_ENTRY_NOOP || e->type > RAFT_ENTRY_CONFIG ||
-            (e->data == NULL && e->data_len > 0)) {
+            (e->data == NULL && e->data_len > 0) || e->data_len > RAFT_ENTRY_BYTES_MAX) {
             return raft_fail(node, RAFT_ERR_CORRUPT, "entry %llu has a bad type or payload",
                              (unsigned long long)e->index);
         }
         prev_term = e->term;
-    }
-    uint64_t last = r->entry_count > 0 ? r->entries[r->entry_count - 1].index : 0;
-    last = last > base ? last : base;
-    if (r->hard_state.commit > last) {
-        return raft_fail(node, RAFT_ERR_CORRUPT, "commit %llu beyond the last entry %llu",
-                         (unsigned long long)r->hard_state.commit, (unsigned long long)last);
     }
     return RAFT_OK;
 }
@@ -365,6 +378,26 @@ static void raft_restore_undo(struct raft_node *node)
     raft_snapshot_view_refresh(node);
 }
 
+/*
+ * Term and vote after a restart. Storage writes an update's entries (and snapshot) before its
+ * hard state (obligation 3), so a crash between them leaves a log whose last term is above the
+ * stored term: the node adopted that term in a lost update, from the leader that sent the
+ * entries. No message of that term left the node (messages wait until every earlier persist
+ * section is durable, hard states included), so no vote in it was ever granted to anyone: it
+ * restarts in that term with no vote, and the next update stores it.
+ */
+static void raft_restore_term(struct raft_node *node, const struct raft_hard_state *hs)
+{
+    uint64_t log_term = raft_log_last_term(&node->log);
+    assert(log_term >= node->snapshot_term);
+    node->term = hs->term;
+    node->vote = hs->vote;
+    if (log_term > hs->term) {
+        node->term = log_term;
+        node->vote = 0;
+    }
+}
+
 int raft_node_restore(struct raft_node *node, const struct raft_restore *restore)
 {
     assert(node != NULL);
@@ -386,8 +419,7 @@ int raft_node_restore(struct raft_node *node, const struct raft_restore *restore
         raft_restore_undo(node);
         return rc;
     }
-    node->term = restore->hard_state.term;
-    node->vote = restore->hard_state.vote;
+    raft_restore_term(node, &restore->hard_state);
     node->commit = restore->hard_state.commit > node->snapshot_index ? restore->hard_state.commit
                                                                      : node->snapshot_index;
     node->persisted = raft_log_last_index(&node->log);

@@ -13,6 +13,7 @@ void raft_progress_reset(struct raft_progress *pr, uint64_t next_index)
     pr->recent_active = false;
     pr->read_ack = 0;
     pr->snapshot_index = 0;
+    pr->snapshot_total = 0;
     pr->snapshot_offset = 0;
     pr->snapshot_sent = 0;
     pr->snapshot_idle_ticks = 0;

@@ -43,6 +43,7 @@ struct raft_progress {
     uint32_t inflight_count; /* invariant: <= RAFT_INFLIGHT_MAX */
     /* issue 6: snapshot streaming and ReadIndex acknowledgements */
     uint64_t snapshot_index;  /* SNAPSHOT: the snapshot being sent */
+    uint64_t snapshot_total;  /* SNAPSHOT: its stream length (the leader may compact again) */
     uint64_t snapshot_offset; /* SNAPSHOT: bytes acknowledged */
     uint64_t snapshot_sent;   /* SNAPSHOT: bytes sent (offset of the next chunk) */
     uint32_t snapshot_idle_ticks;

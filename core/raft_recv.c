@@ -31,10 +31,11 @@ static bool raft_lease_blocks(const struct raft_node *node, const struct raft_me
 /* A message from an older term: never acted upon; answered only so the sender catches up. */
 static int raft_recv_stale(struct raft_node *node, const struct raft_message *m)
 {
-    bool answer_leader = node->config.check_quorum || node->config.pre_vote;
-    if (raft_is_from_leader(m) && m->type != RAFT_MSG_TIMEOUT_NOW && answer_leader) {
-        /* A deposed leader that cannot win an election (pre-vote) would otherwise never learn
-         * the new term; our reply carries it. */
+    if (raft_is_from_leader(m) && m->type != RAFT_MSG_TIMEOUT_NOW) {
+        /* Figure 2: "reply false if term < currentTerm". The reply carries our term, so a
+         * deposed leader steps down and the next election's term reaches us. Always, not only
+         * with pre-vote or check-quorum (etcd's choice): a node that may not campaign (learner,
+         * removed, joining) would otherwise stay in its higher term, deaf to this leader. */
         struct raft_message *reply = raft_send(node, RAFT_MSG_APPEND_RESPONSE, m->from);
         if (reply != NULL) {
             reply->append_response.reject = true;
@@ -131,12 +132,80 @@ static void raft_recv_dispatch(struct raft_node *node, const struct raft_message
     }
 }
 
+/* An AppendEntries the codec could never have produced: NULL or inconsistent entries. */
+static const char *raft_append_invalid(const struct raft_append *a)
+{
+    if (a->entry_count > RAFT_APPEND_ENTRIES_MAX) {
+        return "append: entry_count exceeds RAFT_APPEND_ENTRIES_MAX";
+    }
+    if (a->entry_count > 0 && a->entries == NULL) {
+        return "append: entries is NULL";
+    }
+    if (a->prev_index > RAFT_INDEX_MAX - a->entry_count) {
+        return "append: prev_index + entry_count beyond RAFT_INDEX_MAX";
+    }
+    for (uint32_t i = 0; i < a->entry_count; i++) {
+        const struct raft_entry *e = &a->entries[i];
+        if (e->index != a->prev_index + 1 + i || e->term == 0) {
+            return "append: an entry's index is not prev_index + 1 + i, or its term is 0";
+        }
+        if (e->type < RAFT_ENTRY_NOOP || e->type > RAFT_ENTRY_CONFIG) {
+            return "append: an entry has an unknown type";
+        }
+        if (e->data_len > RAFT_ENTRY_BYTES_MAX || (e->data == NULL && e->data_len > 0)) {
+            return "append: an entry's payload is too long or NULL";
+        }
+    }
+    return NULL;
+}
+
+/* An InstallSnapshot chunk the codec could never have produced: out of its stream's bounds. */
+static const char *raft_snapshot_chunk_invalid(const struct raft_snapshot_chunk *s)
+{
+    if (s->last_index == 0 || s->last_term == 0) {
+        return "snapshot: index or term 0";
+    }
+    if (s->last_index > RAFT_INDEX_MAX || s->last_term > RAFT_TERM_MAX) {
+        return "snapshot: index or term beyond RAFT_INDEX_MAX / RAFT_TERM_MAX";
+    }
+    if (s->data_len > RAFT_SNAPSHOT_CHUNK_MAX || (s->data == NULL && s->data_len > 0)) {
+        return "snapshot: chunk too long or NULL";
+    }
+    if (s->offset > s->total_len || s->data_len > s->total_len - s->offset) {
+        return "snapshot: chunk lies outside the stream's total length";
+    }
+    return NULL;
+}
+
+/*
+ * The same checks as raft_decode() (core/raft_codec.h), for messages that did not come through
+ * it: an event with out-of-range values is refused, never trusted with a memcpy or an index.
+ */
+static const char *raft_message_invalid(const struct raft_message *m)
+{
+    if (m->type < RAFT_MSG_APPEND || m->type > RAFT_MESSAGE_TYPE_COUNT) {
+        return "unknown message type";
+    }
+    if (m->term > RAFT_TERM_MAX) {
+        return "term beyond RAFT_TERM_MAX";
+    }
+    if (m->type == RAFT_MSG_APPEND) {
+        return raft_append_invalid(&m->append);
+    }
+    if (m->type == RAFT_MSG_SNAPSHOT) {
+        return raft_snapshot_chunk_invalid(&m->snapshot);
+    }
+    return NULL;
+}
+
 int raft_recv(struct raft_node *node, const struct raft_message *m)
 {
     assert(node != NULL);
     assert(m != NULL);
-    if (m->type < RAFT_MSG_APPEND || m->type > RAFT_MESSAGE_TYPE_COUNT) {
-        return raft_fail(node, RAFT_ERR_INVALID, "unknown message type %d", (int)m->type);
+    const char *invalid = raft_message_invalid(m);
+    if (invalid != NULL) {
+        return raft_fail(node, RAFT_ERR_INVALID, "%s (message type %d from %u)", invalid,
+                         (int)m->type, m->from);
     }
     if (m->to != node->config.id || m->from == 0 || m->from == node->config.id) {
         return RAFT_OK; /* not for us: ignored */

@@ -105,6 +105,13 @@ int raft_snapshot_take(struct raft_node *node, uint64_t index, const uint8_t *da
     assert(known); /* snapshot_index < index <= applied <= last */
     struct raft_membership m;
     raft_membership_at(node, index, &m);
+    if (m.voter_count == 0) {
+        /* Only a joining node's empty bootstrap has no voters: the configuration in force at
+         * `index` is not known here yet, and a snapshot must name it (§7). */
+        return raft_fail(node, RAFT_ERR_BUSY,
+                         "the configuration at index %llu is not known yet (a joining node)",
+                         (unsigned long long)index);
+    }
     raft_stream_write(node, &m, data, len);
     node->snapshot_index = index;
     node->snapshot_term = term;
@@ -126,6 +133,7 @@ void raft_snapshot_send(struct raft_node *node, struct raft_progress *pr)
     if (pr->state != RAFT_PROGRESS_SNAPSHOT || pr->snapshot_index != node->snapshot_index) {
         pr->state = RAFT_PROGRESS_SNAPSHOT; /* (re)start with the latest snapshot */
         pr->snapshot_index = node->snapshot_index;
+        pr->snapshot_total = node->snap_len;
         pr->snapshot_offset = 0;
         pr->snapshot_sent = 0;
         pr->inflight_count = 0;
@@ -173,7 +181,11 @@ void raft_recv_snapshot_response(struct raft_node *node, const struct raft_messa
         pr->snapshot_sent = 0;
         return;
     }
-    if (r->offset >= node->snap_len) {
+    /* The stream being sent is pr's, not necessarily the latest one: the leader may have
+     * compacted again since, and an acknowledgement of part of the older stream can cover as
+     * many bytes as the newer one has. Only a whole stream is an install. */
+    assert(pr->snapshot_total > 0);
+    if (r->offset >= pr->snapshot_total) {
         /* Installed: the follower holds everything up to the snapshot (§7). */
         raft_progress_update_match(pr, pr->snapshot_index);
         raft_progress_become_probe(pr);
@@ -274,8 +286,11 @@ static void raft_snapshot_install(struct raft_node *node, const struct raft_memb
 static bool raft_snapshot_accept_chunk(struct raft_node *node, const struct raft_message *m)
 {
     const struct raft_snapshot_chunk *s = &m->snapshot;
+    /* Only the leader of this term streams to us, and its stream never changes for one index;
+     * another leader's snapshot at the same index may hold other bytes for the same state (the
+     * state machines' encoding need not be canonical), so its chunks start a new receive. */
     bool same = node->recv_index == s->last_index && node->recv_term == s->last_term &&
-                node->recv_total == s->total_len;
+                node->recv_total == s->total_len && node->recv_leader_term == m->term;
     if (!same) {
         if (s->offset != 0) {
             raft_reply_snapshot(node, m, true, 0); /* start over from the first chunk */
@@ -284,6 +299,7 @@ static bool raft_snapshot_accept_chunk(struct raft_node *node, const struct raft
         node->recv_index = s->last_index;
         node->recv_term = s->last_term;
         node->recv_total = s->total_len;
+        node->recv_leader_term = m->term;
         node->recv_offset = 0;
     }
     if (s->offset != node->recv_offset) {

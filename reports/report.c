@@ -33,9 +33,10 @@ static void report_counters_add(struct report_counter *counters, uint32_t *count
             return;
         }
     }
-    if (*count == REPORT_COUNTERS_MAX) {
-        return;
-    }
+    /* The counter names are a fixed set in the code: running out of room, or a name too long for
+     * its field, is a programmer error (raise REPORT_COUNTERS_MAX), never a silent drop. */
+    assert(*count < REPORT_COUNTERS_MAX);
+    assert(strlen(name) < sizeof(counters[*count].name));
     snprintf(counters[*count].name, sizeof(counters[*count].name), "%s", name);
     counters[*count].value = value;
     (*count)++;

@@ -16,7 +16,7 @@
 #define REPORT_PATH_BYTES_MAX    256
 #define REPORT_DETAIL_BYTES_MAX  8192 /* the violation, with nodes, term, index, event, time */
 #define REPORT_COMMAND_BYTES_MAX 512
-#define REPORT_COUNTERS_MAX      64
+#define REPORT_COUNTERS_MAX      96
 #define REPORT_SCENARIOS_MAX     64
 #define REPORT_FAILURES_MAX      2000 /* full records kept per sweep; further failures are counted */
 #define REPORT_RUNS_MAX          (1u << 24)

@@ -120,6 +120,7 @@ void sim_check_deinit(struct sim_checker *c)
     free(c->match_head.values);
     free(c->match_pool);
     free(c->committed.values);
+    free(c->commit_terms.values);
     free(c->applied.values);
     free(c->applied_hash.values);
     memset(c, 0, sizeof(*c));
@@ -140,11 +141,17 @@ uint64_t sim_check_log_chain(const struct sim_checker *c, uint32_t node, uint64_
     return index <= log->last ? log->chains[index] : 0;
 }
 
-/* Leader completeness (§5.4.1): a node that becomes leader holds every committed entry. */
+/* Leader completeness (§5.4.1): a node that becomes leader of `term` holds every entry
+ * committed in an earlier term. Entries first committed in `term` or later are skipped (a
+ * candidate paused mid-election can win an old term after a newer one committed); that is a
+ * short walk back only in that rare case. */
 static void sim_check_completeness(struct sim_checker *c, uint32_t node, uint64_t term)
 {
     const struct sim_check_log *log = &c->nodes[node].log;
     uint64_t committed = c->committed_last;
+    while (committed > 0 && sim_check_array_get(&c->commit_terms, committed) >= term) {
+        committed--;
+    }
     if (committed == 0) {
         return;
     }
@@ -326,12 +333,14 @@ void sim_check_commit(struct sim_checker *c, uint32_t node, uint64_t commit)
     if (commit <= c->committed_last) {
         return;
     }
-    if (sim_check_array_reserve(&c->committed, commit, SIM_CHECK_INDEX_MAX) != 0) {
+    if (sim_check_array_reserve(&c->committed, commit, SIM_CHECK_INDEX_MAX) != 0 ||
+        sim_check_array_reserve(&c->commit_terms, commit, SIM_CHECK_INDEX_MAX) != 0) {
         sim_check_oom(c, "committed entries");
         return;
     }
     for (uint64_t i = c->committed_last + 1; i <= commit; i++) {
         c->committed.values[i] = n->log.chains[i];
+        c->commit_terms.values[i] = n->term;
     }
     c->committed_last = commit;
 }

@@ -15,7 +15,8 @@
  *   leader_append_only    a leader never truncates or overwrites its log within its term (§5.3)
  *   log_matching          entries with the same index and term have the same chain, i.e. the
  *                         logs are identical up to there (§5.3)
- *   leader_completeness   a new leader holds every entry committed so far (§5.4)
+ *   leader_completeness   a new leader of term T holds every entry committed in a term before T
+ *                         (§5.4; a leader of an old term, elected late, may lack newer ones)
  *   commit_safety         a node's committed prefix agrees with everything committed before
  *   commit_current_term   a leader advances its commit index only to an entry of its own term
  *                         (Figure 2; committing an older entry by counting replicas is the
@@ -79,7 +80,8 @@ struct sim_checker {
     } * match_pool;
     uint64_t match_count;
     uint64_t match_capacity;
-    struct sim_check_array committed; /* index -> chain of the committed entry (0: none yet) */
+    struct sim_check_array committed;    /* index -> chain of the committed entry (0: none yet) */
+    struct sim_check_array commit_terms; /* index -> term of the node that first committed it */
     uint64_t committed_last;
     struct sim_check_array applied;      /* index -> chain of the entry applied there */
     struct sim_check_array applied_hash; /* index -> state-machine hash after applying it */

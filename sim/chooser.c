@@ -29,6 +29,9 @@ static const char *const sim_concern_names[SIM_CONCERN_COUNT] = {
     [SIM_CONCERN_CLOCK] = "clock",
     [SIM_CONCERN_NODE_SEED] = "node.seed",
     [SIM_CONCERN_SWARM] = "swarm",
+    [SIM_CONCERN_MEMBERSHIP] = "membership",
+    [SIM_CONCERN_TRANSFER] = "transfer",
+    [SIM_CONCERN_SLOW] = "slow",
 };
 
 const char *sim_concern_name(enum sim_concern concern)
@@ -525,4 +528,40 @@ int sim_schedule_save(const char *path, const struct sim_schedule_header *header
         return -1;
     }
     return 0;
+}
+
+void sim_decisions_push(struct sim_decisions *list, struct sim_decision d)
+{
+    assert(list != NULL);
+    assert(list->count <= list->capacity);
+    if (list->full) {
+        return;
+    }
+    if (list->count == list->capacity) {
+        size_t grown = list->capacity == 0 ? 4096 : list->capacity * 2;
+        struct sim_decision *bigger = grown > SIM_SCHEDULE_DECISIONS_MAX
+                                          ? NULL
+                                          : realloc(list->items, grown * sizeof(list->items[0]));
+        if (bigger == NULL) {
+            list->full = 1;
+            return;
+        }
+        list->items = bigger;
+        list->capacity = grown;
+    }
+    list->items[list->count++] = d;
+}
+
+void sim_decisions_clear(struct sim_decisions *list)
+{
+    assert(list != NULL);
+    list->count = 0;
+    list->full = 0;
+}
+
+void sim_decisions_free(struct sim_decisions *list)
+{
+    assert(list != NULL);
+    free(list->items);
+    *list = (struct sim_decisions){ 0 };
 }

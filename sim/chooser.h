@@ -46,6 +46,9 @@ enum sim_concern {
     SIM_CONCERN_CLOCK,        /* per-node tick phase */
     SIM_CONCERN_NODE_SEED,    /* the seed of each Raft node incarnation's own PRNG */
     SIM_CONCERN_SWARM,        /* swarm mode: which fault kinds are on, at what rates */
+    SIM_CONCERN_MEMBERSHIP,   /* membership changes: when, which kind, which nodes */
+    SIM_CONCERN_TRANSFER,     /* leadership transfers: when, to whom */
+    SIM_CONCERN_SLOW,         /* which nodes are slow ([slow] count) */
     SIM_CONCERN_COUNT,
 };
 
@@ -156,6 +159,21 @@ struct sim_decision {
     uint64_t value;  /* invariant: n == 0 || value < n */
     uint8_t concern; /* enum sim_concern */
 };
+
+/* A growable list of decisions (a run's trace), bounded by SIM_SCHEDULE_DECISIONS_MAX. Zero it to
+ * start; sim_decisions_free releases it. */
+struct sim_decisions {
+    struct sim_decision *items; /* owned */
+    size_t count;               /* invariant: count <= capacity <= SIM_SCHEDULE_DECISIONS_MAX */
+    size_t capacity;
+    int full; /* a push failed (bound or memory): the list is incomplete */
+};
+
+/* Appends `d`; on failure sets list->full and keeps what it had. */
+void sim_decisions_push(struct sim_decisions *list, struct sim_decision d);
+/* Empties the list (keeping its memory) and clears `full`. */
+void sim_decisions_clear(struct sim_decisions *list);
+void sim_decisions_free(struct sim_decisions *list);
 
 /* Reads a whole schedule file: its header and up to `count_max` decisions into *decisions
  * (allocated, owned by the caller, free() it; NULL when there are none). Returns 0, or -1 with a

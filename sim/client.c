@@ -33,12 +33,64 @@ void sim_clients_start(struct sim_world *w)
 {
     for (uint32_t i = 0; i < w->scenario.clients; i++) {
         struct sim_client *c = &w->clients[i];
-        memset(c, 0, sizeof(*c));
+        /* The world is calloc'd: the client is zero already (its key memory is 16 KB that a
+         * short run never touches). */
+        assert(c->op_seq == 0 && c->session == 0 && c->state == SIM_CLIENT_IDLE);
         c->index = i;
         c->hist_op = -1;
-        c->target = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->scenario.nodes);
+        c->target = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->node_slots);
         sim_client_think(w, c);
     }
+}
+
+size_t sim_format_u64(uint64_t value, char *out)
+{
+    char digits[20];
+    size_t n = 0;
+    do { /* bounded: at most 20 digits */
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = digits[n - 1 - i];
+    }
+    return n;
+}
+
+size_t sim_key_name(uint32_t key, char *out)
+{
+    out[0] = 'k';
+    size_t len = 1 + sim_format_u64(key, out + 1);
+    assert(len < SIM_KEY_NAME_BYTES);
+    out[len] = '\0';
+    return len;
+}
+
+/* A note built piece by piece (client notes are made on every operation; printf would cost more
+ * than the operation). Truncates at `cap - 1` bytes, like snprintf. */
+struct sim_client_text {
+    char buf[160];
+    size_t len; /* invariant: len < sizeof(buf), buf[len] == '\0' */
+};
+
+static void sim_text_put(struct sim_client_text *t, const char *s, size_t n)
+{
+    size_t room = sizeof(t->buf) - 1 - t->len;
+    n = n < room ? n : room;
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+static void sim_text_str(struct sim_client_text *t, const char *s)
+{
+    sim_text_put(t, s, strlen(s));
+}
+
+static void sim_text_u64(struct sim_client_text *t, uint64_t value)
+{
+    char digits[20];
+    sim_text_put(t, digits, sim_format_u64(value, digits));
 }
 
 /* Sends (or re-sends) the current operation to the believed leader and arms its timeout. */
@@ -80,7 +132,14 @@ static void sim_client_draw(struct sim_world *w, struct sim_client *c)
     assert(op < SIM_OP_COUNT);
     c->op = (enum sim_op)op;
     c->key = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->scenario.keys);
-    int n = snprintf(c->value, sizeof(c->value), "c%u-%" PRIu64, c->index + 1, c->next_seq);
+    /* "c<client>-<seq>": at most 1 + 10 + 1 + 20 bytes, well within the value buffer. */
+    _Static_assert(SIM_VALUE_BYTES_MAX > 32, "a client value fits");
+    size_t n = 0;
+    c->value[n++] = 'c';
+    n += sim_format_u64(c->index + 1, c->value + n);
+    c->value[n++] = '-';
+    n += sim_format_u64(c->next_seq, c->value + n);
+    c->value[n] = '\0';
     c->value_len = (uint8_t)n;
     c->cas_absent = c->known_len[c->key] == 0;
     c->expected_len = c->known_len[c->key];
@@ -103,8 +162,8 @@ static void sim_client_begin(struct sim_world *w, struct sim_client *c)
     }
     c->registering = 0;
     sim_client_draw(w, c);
-    char key[16];
-    int key_len = snprintf(key, sizeof(key), "k%u", c->key);
+    char key[SIM_KEY_NAME_BYTES];
+    size_t key_len = sim_key_name(c->key, key);
     struct kv_command command;
     switch (c->op) {
     case SIM_OP_PUT:
@@ -126,16 +185,29 @@ static void sim_client_begin(struct sim_world *w, struct sim_client *c)
                                        c->expected_len, c->value, c->value_len);
         break;
     }
+    /* "put k4 = c3-460 (seq 460), to n3", "cas k1 c2-7 -> c3-461 (seq 461), to n3" */
+    struct sim_client_text note = { .len = 0 };
+    sim_text_str(&note, sim_op_name(c->op));
+    sim_text_put(&note, " k", 2);
+    sim_text_u64(&note, c->key);
     if (c->op == SIM_OP_CAS) {
-        sim_world_note(w, "cas k%u %.*s -> %s (seq %" PRIu64 "), to n%u", c->key,
-                       c->cas_absent ? 6 : (int)c->expected_len,
-                       c->cas_absent ? "absent" : c->expected, c->value, c->next_seq,
-                       c->target + 1);
-    } else {
-        sim_world_note(w, "%s k%u%s%s (seq %" PRIu64 "), to n%u", sim_op_name(c->op), c->key,
-                       c->op == SIM_OP_PUT ? " = " : "", c->op == SIM_OP_PUT ? c->value : "",
-                       c->next_seq, c->target + 1);
+        sim_text_put(&note, " ", 1);
+        if (c->cas_absent) {
+            sim_text_str(&note, "absent");
+        } else {
+            sim_text_put(&note, c->expected, strnlen(c->expected, c->expected_len));
+        }
+        sim_text_put(&note, " -> ", 4);
+        sim_text_str(&note, c->value);
+    } else if (c->op == SIM_OP_PUT) {
+        sim_text_put(&note, " = ", 3);
+        sim_text_str(&note, c->value);
     }
+    sim_text_put(&note, " (seq ", 6);
+    sim_text_u64(&note, c->next_seq);
+    sim_text_put(&note, "), to n", 7);
+    sim_text_u64(&note, c->target + 1);
+    sim_world_note_text(w, note.buf, note.len);
     c->next_seq++;
     sim_client_encode(w, c, &command);
     w->stats.client_ops++;
@@ -166,7 +238,7 @@ void sim_client_timeout(struct sim_world *w, struct sim_client *c, uint64_t arg)
     }
     w->stats.client_timeouts++;
     w->stats.client_retries++;
-    c->target = (c->target + 1) % w->scenario.nodes; /* try the next node */
+    c->target = (c->target + 1) % w->node_slots; /* try the next node */
     sim_world_note(w, "attempt %u timed out; retry at n%u", c->attempt, c->target + 1);
     sim_client_send(w, c);
 }
@@ -227,6 +299,19 @@ static void sim_client_result(struct sim_world *w, struct sim_client *c,
     sim_client_think(w, c);
 }
 
+/* "ok c3-460", "not-found": the status and the value, if any. */
+static void sim_client_note_result(struct sim_world *w, const struct sim_reply *reply)
+{
+    struct sim_client_text note = { .len = 0 };
+    sim_text_str(&note, kv_status_name(reply->status));
+    if (reply->has_value) { /* what "%s %.*s" printed */
+        sim_text_put(&note, " ", 1);
+        sim_text_put(&note, (const char *)reply->value,
+                     strnlen((const char *)reply->value, reply->value_len));
+    }
+    sim_world_note_text(w, note.buf, note.len);
+}
+
 void sim_client_reply(struct sim_world *w, struct sim_client *c, uint64_t arg)
 {
     uint32_t slot = (uint32_t)(arg >> 48);
@@ -242,12 +327,7 @@ void sim_client_reply(struct sim_world *w, struct sim_client *c, uint64_t arg)
     }
     switch (reply.kind) {
     case SIM_REPLY_RESULT:
-        if (reply.has_value) {
-            sim_world_note(w, "%s %.*s", kv_status_name(reply.status), (int)reply.value_len,
-                           (const char *)reply.value);
-        } else {
-            sim_world_note(w, "%s", kv_status_name(reply.status));
-        }
+        sim_client_note_result(w, &reply);
         sim_client_result(w, c, &reply);
         return;
     case SIM_REPLY_REDIRECT:
@@ -256,13 +336,13 @@ void sim_client_reply(struct sim_world *w, struct sim_client *c, uint64_t arg)
         } else {
             sim_world_note(w, "redirect: no leader known");
         }
-        if (reply.hint >= 1 && reply.hint <= w->scenario.nodes && reply.hint - 1 != c->target) {
+        if (reply.hint >= 1 && reply.hint <= w->node_slots && reply.hint - 1 != c->target) {
             c->target = reply.hint - 1;
             w->stats.client_retries++;
             sim_client_send(w, c);
             return;
         }
-        c->target = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->scenario.nodes);
+        c->target = (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_CLIENT, w->node_slots);
         sim_client_backoff(w, c);
         return;
     case SIM_REPLY_RETRY:

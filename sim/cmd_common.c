@@ -19,6 +19,12 @@ static const struct {
       "the core commits by counting replicas of a previous-term entry (Figure 8)" },
     { "snapshot-truncates-newer-log", RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0,
       "the core drops entries newer than an installed snapshot" },
+    { "read-without-quorum", RAFT_BUG_READ_WITHOUT_QUORUM, 0,
+      "a leader serves ReadIndex reads without confirming its leadership with a quorum" },
+    { "read-before-noop-commit", RAFT_BUG_READ_BEFORE_NOOP_COMMIT, 0,
+      "a new leader takes ReadIndex reads before its term's no-op commits" },
+    { "unsafe-config-change", RAFT_BUG_UNSAFE_CONFIG_CHANGE, 0,
+      "membership changes apply directly (no joint consensus), before the previous commits" },
     { "ack-before-sync", SIM_BUG_ACK_BEFORE_SYNC, 1,
       "nodes send messages before their writes are durable" },
     { "stale-read", SIM_BUG_STALE_READ, 1,
@@ -45,7 +51,7 @@ int sim_cmd_parse_bug(const char *name, struct sim_run_options *options)
     }
     fprintf(stderr, "flowraft: unknown --bug '%s'; deliberately broken variants are:\n", name);
     for (size_t i = 0; i < sizeof(sim_cmd_bugs) / sizeof(sim_cmd_bugs[0]); i++) {
-        fprintf(stderr, "  %-22s %s\n", sim_cmd_bugs[i].name, sim_cmd_bugs[i].what);
+        fprintf(stderr, "  %-28s %s\n", sim_cmd_bugs[i].name, sim_cmd_bugs[i].what);
     }
     return -1;
 }
@@ -103,6 +109,33 @@ int sim_cmd_exit_code(const struct report_run *run)
 static uint64_t c(const struct report_run *run, const char *name)
 {
     return report_run_counter(run, name);
+}
+
+/* Reads, snapshot transfers, membership changes and leadership transfers, when there were any. */
+static void sim_cmd_print_issue6(const struct report_run *run, FILE *out)
+{
+    fprintf(out,
+            "reads       %" PRIu64 " ReadIndex reads served (%" PRIu64 " us average wait), %" PRIu64
+            " redirected after losing leadership, %" PRIu64 " refused\n",
+            c(run, "reads.served"), c(run, "reads.wait_us"), c(run, "reads.not_leader"),
+            c(run, "reads.refused"));
+    fprintf(out,
+            "snapshots   %" PRIu64 " installed from a leader, %" PRIu64
+            " InstallSnapshot chunks sent\n",
+            c(run, "snapshot.installs"), c(run, "snapshot.chunks"));
+    if (c(run, "membership.requested") + c(run, "transfer.requested") == 0) {
+        return;
+    }
+    fprintf(out,
+            "membership  %" PRIu64 " changes asked: %" PRIu64 " added, %" PRIu64
+            " removed, %" PRIu64 " replaced, %" PRIu64 " abandoned, %" PRIu64 " skipped; %" PRIu64
+            " configurations committed, %" PRIu64 " nodes stopped; %" PRIu64
+            " leadership transfers (%" PRIu64 " took over)\n",
+            c(run, "membership.requested"), c(run, "membership.added"),
+            c(run, "membership.removed"), c(run, "membership.replaced"),
+            c(run, "membership.abandoned"), c(run, "membership.skipped"),
+            c(run, "membership.committed"), c(run, "membership.stopped"),
+            c(run, "transfer.requested"), c(run, "transfer.done"));
 }
 
 /* The workflow plane's summary, when the scenario submits workflows. */
@@ -183,6 +216,7 @@ void sim_cmd_print_run(const struct report_run *run, const struct sim_scenario *
             "; %" PRIu64 " retries, %" PRIu64 " timeouts\n",
             c(run, "client.ops"), c(run, "client.ok"), c(run, "client.fail"),
             c(run, "client.unknown"), c(run, "client.retries"), c(run, "client.timeouts"));
+    sim_cmd_print_issue6(run, out);
     sim_cmd_print_workflows(run, out);
     if (run->verdict == REPORT_PASS) {
         fprintf(out,

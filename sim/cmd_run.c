@@ -34,13 +34,14 @@ static void sim_cmd_run_usage(FILE *out, int replay)
                  "  -k, --kind KINDS     with --verbose: only these kinds (comma-separated: tick,\n"
                  "                       deliver, sync, request, reply, client, timeout, fault,\n"
                  "                       scheduled, fault-end, phase, probe, deadline, workflow,\n"
-                 "                       or all)\n"
+                 "                       membership, or all)\n"
                  "      --workflow ID    with --verbose: workflow lines of this workflow only.\n"
                  "                       Every committed workflow transition and rejection is\n"
                  "                       printed as one structured line `[committed] wf ...`\n"
                  "                       (with --node, as each of those nodes applied it)\n"
                  "      --bug NAME       run a deliberately broken variant (double-vote,\n"
-                 "                       commit-previous-term, ack-before-sync)\n"
+                 "                       commit-previous-term, ack-before-sync, ...; an\n"
+                 "                       unknown name lists them all)\n"
                  "exit status: 0 pass, 1 violation, 2 usage or input error\n");
 }
 

@@ -32,7 +32,7 @@ static const struct sim_fault_rate *sim_fault_rate_of(const struct sim_world *w,
 /* An exponential interval with the given mean, drawn under `concern`. Its cap (20 means, drawn
  * with probability e^-20) is the calm choice that pads a shrunk schedule: no further fault of
  * this kind (UINT64_MAX), so removing decisions from a schedule removes faults. */
-static uint64_t sim_fault_interval(struct sim_world *w, enum sim_concern concern, uint64_t mean)
+uint64_t sim_faults_interval(struct sim_world *w, enum sim_concern concern, uint64_t mean)
 {
     struct sim_dist dist = {
         .kind = SIM_DIST_EXPONENTIAL, .min_us = 1, .mean_us = mean, .max_us = mean * 20
@@ -58,7 +58,7 @@ void sim_faults_start(struct sim_world *w)
         if (rate->every_us == 0) {
             continue;
         }
-        uint64_t at = sim_fault_interval(w, sim_fault_concern[kind], rate->every_us);
+        uint64_t at = sim_faults_interval(w, sim_fault_concern[kind], rate->every_us);
         if (at < w->scenario.duration_us) {
             sim_world_push(w, at, SIM_EV_FAULT_ARRIVAL, 0, (uint64_t)kind);
         }
@@ -72,7 +72,7 @@ int sim_world_leader(const struct sim_world *w)
 {
     int leader = -1;
     uint64_t term = 0;
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+    for (uint32_t i = 0; i < w->node_slots; i++) {
         const struct sim_node *n = &w->nodes[i];
         if (n->up && !n->paused && n->role == RAFT_LEADER && n->term >= term) {
             leader = (int)i;
@@ -84,7 +84,7 @@ int sim_world_leader(const struct sim_world *w)
 
 static uint32_t sim_fault_random_node(struct sim_world *w, enum sim_concern concern)
 {
-    return (uint32_t)sim_choose(&w->chooser, concern, w->scenario.nodes);
+    return (uint32_t)sim_choose(&w->chooser, concern, w->node_slots);
 }
 
 static uint32_t sim_fault_resolve(struct sim_world *w, const struct sim_target *target,
@@ -97,10 +97,10 @@ static uint32_t sim_fault_resolve(struct sim_world *w, const struct sim_target *
     case SIM_TARGET_LEADER:
         return leader >= 0 ? (uint32_t)leader : sim_fault_random_node(w, concern);
     case SIM_TARGET_FOLLOWER:
-        if (leader < 0 || w->scenario.nodes == 1) {
+        if (leader < 0 || w->node_slots == 1) {
             return sim_fault_random_node(w, concern);
         } else {
-            uint32_t pick = (uint32_t)sim_choose(&w->chooser, concern, w->scenario.nodes - 1);
+            uint32_t pick = (uint32_t)sim_choose(&w->chooser, concern, w->node_slots - 1);
             return pick >= (uint32_t)leader ? pick + 1 : pick;
         }
     case SIM_TARGET_RANDOM:
@@ -128,8 +128,8 @@ static int sim_fault_slot(struct sim_world *w, enum sim_fault_kind kind, uint32_
 /* Blocks the union of every active partition's links. */
 static void sim_fault_apply_partitions(struct sim_world *w)
 {
-    for (uint32_t a = 0; a < w->scenario.nodes; a++) {
-        for (uint32_t b = 0; b < w->scenario.nodes; b++) {
+    for (uint32_t a = 0; a < w->node_slots; a++) {
+        for (uint32_t b = 0; b < w->node_slots; b++) {
             int blocked = 0;
             for (uint32_t i = 0; i < SIM_ACTIVE_FAULTS_MAX; i++) {
                 const struct sim_active_fault *f = &w->faults[i];
@@ -159,8 +159,8 @@ static void sim_fault_partition_mask(struct sim_world *w, uint32_t group, uint64
     if (slot < 0) {
         return;
     }
-    for (uint32_t a = 0; a < w->scenario.nodes; a++) {
-        for (uint32_t b = 0; b < w->scenario.nodes; b++) {
+    for (uint32_t a = 0; a < w->node_slots; a++) {
+        for (uint32_t b = 0; b < w->node_slots; b++) {
             if (((group >> a) & 1u) != ((group >> b) & 1u)) {
                 w->faults[slot].links[a] |= (uint16_t)(1u << b);
             }
@@ -171,7 +171,7 @@ static void sim_fault_partition_mask(struct sim_world *w, uint32_t group, uint64
     sim_fault_schedule_end(w, slot, length);
     char inside[64] = "";
     char outside[64] = "";
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+    for (uint32_t i = 0; i < w->node_slots; i++) {
         char *side = ((group >> i) & 1u) ? inside : outside;
         size_t used = strlen(side);
         snprintf(side + used, 64 - used, "%sn%u", used ? "," : "", i + 1);
@@ -205,7 +205,7 @@ static void sim_fault_one_way(struct sim_world *w, uint32_t from, uint32_t to, u
 /* A random minority: between 1 and (n - 1) / 2 random nodes. */
 static uint32_t sim_fault_minority(struct sim_world *w)
 {
-    uint32_t n = w->scenario.nodes;
+    uint32_t n = w->node_slots;
     uint32_t size = 1 + (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_PARTITION, (n - 1) / 2);
     uint32_t group = 0;
     for (uint32_t k = 0; k < size; k++) {
@@ -222,7 +222,7 @@ static uint32_t sim_fault_minority(struct sim_world *w)
 
 static void sim_fault_random_partition(struct sim_world *w, uint64_t length)
 {
-    uint32_t n = w->scenario.nodes;
+    uint32_t n = w->node_slots;
     enum sim_partition_shape enabled[5];
     uint32_t count = 0;
     for (uint32_t bit = 0; bit < 5; bit++) {
@@ -269,8 +269,8 @@ static void sim_fault_random_partition(struct sim_world *w, uint64_t length)
 static uint32_t sim_faults_down(const struct sim_world *w)
 {
     uint32_t down = 0;
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
-        down += !w->nodes[i].up || w->nodes[i].paused;
+    for (uint32_t i = 0; i < w->node_slots; i++) {
+        down += w->nodes[i].member && (!w->nodes[i].up || w->nodes[i].paused);
     }
     return down;
 }
@@ -325,7 +325,7 @@ void sim_fault_arrival(struct sim_world *w, enum sim_fault_kind kind)
     enum sim_concern concern = sim_fault_concern[kind];
     const struct sim_fault_rate *rate = sim_fault_rate_of(w, kind);
     uint64_t length = sim_fault_length(w, concern, &rate->length);
-    uint32_t n = w->scenario.nodes;
+    uint32_t n = w->node_slots;
     switch (kind) {
     case SIM_FAULT_KIND_PARTITION:
         if (n > 1) {
@@ -359,7 +359,7 @@ void sim_fault_arrival(struct sim_world *w, enum sim_fault_kind kind)
         assert(0);
         break;
     }
-    uint64_t interval = sim_fault_interval(w, concern, rate->every_us);
+    uint64_t interval = sim_faults_interval(w, concern, rate->every_us);
     uint64_t next = interval == UINT64_MAX ? UINT64_MAX : w->queue.now_us + interval;
     if (next < w->scenario.duration_us) {
         sim_world_push(w, next, SIM_EV_FAULT_ARRIVAL, 0, (uint64_t)kind);
@@ -370,6 +370,10 @@ void sim_fault_scheduled(struct sim_world *w, uint32_t index)
 {
     assert(index < w->scenario.fault_count);
     const struct sim_scheduled_fault *f = &w->scenario.faults[index];
+    if (f->action >= SIM_FAULT_ADD) {
+        sim_membership_scheduled(w, f); /* targets are resolved among the leader's voters */
+        return;
+    }
     enum sim_concern concern = SIM_CONCERN_PARTITION;
     uint32_t node = 0;
     uint32_t peer = 0;
@@ -388,14 +392,14 @@ void sim_fault_scheduled(struct sim_world *w, uint32_t index)
         sim_fault_partition_mask(w, 1u << node, f->duration_us, "isolate");
         return;
     case SIM_FAULT_MINORITY:
-        if (w->scenario.nodes >= 3) {
+        if (w->node_slots >= 3) {
             sim_fault_partition_mask(w, sim_fault_minority(w), f->duration_us, "minority");
         }
         return;
     case SIM_FAULT_SPLIT:
-        if (w->scenario.nodes >= 2) {
+        if (w->node_slots >= 2) {
             uint32_t group = 1 + (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_PARTITION,
-                                                      (1u << w->scenario.nodes) - 2);
+                                                      (1u << w->node_slots) - 2);
             sim_fault_partition_mask(w, group, f->duration_us, "split");
         }
         return;
@@ -419,6 +423,11 @@ void sim_fault_scheduled(struct sim_world *w, uint32_t index)
         sim_faults_heal_all(w);
         sim_world_note(w, "heal: every link open");
         return;
+    case SIM_FAULT_ADD:
+    case SIM_FAULT_REMOVE:
+    case SIM_FAULT_REPLACE:
+    case SIM_FAULT_TRANSFER:
+        break; /* handled above */
     case SIM_FAULT_ACTION_COUNT:
         break;
     }
@@ -442,7 +451,7 @@ void sim_fault_end(struct sim_world *w, uint64_t arg)
         break;
     case SIM_FAULT_KIND_CRASH: {
         struct sim_node *n = &w->nodes[f->node];
-        if (!n->up && !n->dead) {
+        if (!n->up && !n->dead && n->member) {
             w->stats.restarts++;
             sim_world_note(w, "restart n%u", f->node + 1);
             sim_node_start(w, n);
@@ -484,7 +493,7 @@ void sim_faults_atlas(struct sim_world *w)
     int disk_faults =
         w->scenario.read_error > 0 || w->scenario.write_error > 0 || w->scenario.bit_flip > 0;
     uint32_t chosen = 0;
-    uint32_t n = w->scenario.nodes;
+    uint32_t n = w->node_slots;
     uint32_t budget = disk_faults ? w->scenario.corrupt_replicas_max : 0;
     for (uint32_t i = 0; i < n; i++) {
         /* choose `budget` of the n nodes uniformly: node i is in with probability

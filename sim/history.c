@@ -24,12 +24,12 @@ void sim_history_invoke(struct sim_world *w, struct sim_client *c)
     if (w->history_full) {
         return;
     }
-    char key[16];
-    int key_len = snprintf(key, sizeof(key), "k%u", c->key);
+    char key[SIM_KEY_NAME_BYTES];
+    size_t key_len = sim_key_name(c->key, key);
     struct hist_call call = {
         .client = c->index + 1,
         .key = key,
-        .key_len = (size_t)key_len,
+        .key_len = key_len,
     };
     switch (c->op) {
     case SIM_OP_PUT:

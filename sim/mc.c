@@ -40,10 +40,7 @@ struct sim_mc_ctx {
     uint32_t faults_before[SIM_MC_DEPTH_MAX + 1]; /* backtracking scratch */
 
     /* Every decision of the current run, for the schedule of a violation. */
-    struct sim_decision *trace; /* owned */
-    size_t trace_count;
-    size_t trace_capacity;
-    int trace_full;
+    struct sim_decisions trace;
 
     struct sim_mc_table table;
     int pruned; /* this run stopped at an explored fingerprint */
@@ -107,26 +104,6 @@ static uint64_t sim_mc_table_slot(const struct sim_mc_table *t, uint64_t key)
 
 /* ---- the strategy: the path's choices ---- */
 
-static void sim_mc_trace_push(struct sim_mc_ctx *ctx, struct sim_decision d)
-{
-    if (ctx->trace_full) {
-        return;
-    }
-    if (ctx->trace_count == ctx->trace_capacity) {
-        size_t grown = ctx->trace_capacity == 0 ? 4096 : ctx->trace_capacity * 2;
-        struct sim_decision *bigger = grown > SIM_SCHEDULE_DECISIONS_MAX
-                                          ? NULL
-                                          : realloc(ctx->trace, grown * sizeof(ctx->trace[0]));
-        if (bigger == NULL) {
-            ctx->trace_full = 1;
-            return;
-        }
-        ctx->trace = bigger;
-        ctx->trace_capacity = grown;
-    }
-    ctx->trace[ctx->trace_count++] = d;
-}
-
 uint64_t sim_mc_alternative(uint32_t choice, uint32_t count, uint64_t n)
 {
     assert(choice < count);
@@ -160,8 +137,8 @@ static uint64_t sim_mc_choose(void *arg, enum sim_concern concern, uint64_t n, u
     } else if ((o->seeded_mask >> concern) & 1u) {
         value = drawn;
     }
-    sim_mc_trace_push(ctx,
-                      (struct sim_decision){ .n = n, .value = value, .concern = (uint8_t)concern });
+    sim_decisions_push(
+        &ctx->trace, (struct sim_decision){ .n = n, .value = value, .concern = (uint8_t)concern });
     return value;
 }
 
@@ -222,12 +199,14 @@ static uint64_t sim_mc_event_hash(const struct sim_world *w, const struct sim_ev
 
 static uint64_t sim_mc_fingerprint(const struct sim_world *w)
 {
-    assert(w->scenario.nodes <= SIM_NODES_MAX);
+    assert(w->node_slots <= SIM_NODES_MAX);
     assert(w->scenario.clients <= SIM_CLIENTS_MAX);
     uint64_t h = hash_fold_u64(0x666c6f77u, (uint64_t)w->liveness_phase);
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+    h = hash_fold_u64(h, sim_membership_fingerprint(w)); /* changes in progress, transfers */
+    for (uint32_t i = 0; i < w->node_slots; i++) {
         const struct sim_node *n = &w->nodes[i];
-        h = hash_fold_u64(h, (uint64_t)n->up | (uint64_t)n->paused << 1 | (uint64_t)n->dead << 2);
+        h = hash_fold_u64(h, (uint64_t)n->up | (uint64_t)n->paused << 1 | (uint64_t)n->dead << 2 |
+                                 (uint64_t)n->member << 3 | (uint64_t)n->reads.count << 8);
         if (n->up && n->replica != NULL) {
             h = hash_fold_u64(h, raft_state_hash(replica_raft(n->replica)));
             h = hash_fold_u64(h, kv_hash(replica_kv(n->replica)));
@@ -241,8 +220,8 @@ static uint64_t sim_mc_fingerprint(const struct sim_world *w)
             h = hash_fold_bytes(h, durable, sizeof(durable));
         }
     }
-    for (uint32_t a = 0; a < w->scenario.nodes; a++) {
-        for (uint32_t b = 0; b < w->scenario.nodes; b++) {
+    for (uint32_t a = 0; a < w->node_slots; a++) {
+        for (uint32_t b = 0; b < w->node_slots; b++) {
             const struct sim_net_link *link = &w->net.links[a][b];
             uint64_t clog = link->clogged_until_us > w->queue.now_us
                                 ? link->clogged_until_us - w->queue.now_us
@@ -322,8 +301,7 @@ static int sim_mc_execute(struct sim_mc_ctx *ctx)
     struct sim_mc_result *r = ctx->result;
     ctx->taken = 0;
     ctx->faults_taken = 0;
-    ctx->trace_count = 0;
-    ctx->trace_full = 0;
+    sim_decisions_clear(&ctx->trace);
     ctx->pruned = 0;
     ctx->cut = 0;
     sim_run(&ctx->run_options, &ctx->run);
@@ -337,9 +315,9 @@ static int sim_mc_execute(struct sim_mc_ctx *ctx)
     if (ctx->taken > r->depth_reached) {
         r->depth_reached = ctx->taken;
     }
-    if (ctx->run.verdict == REPORT_ERROR || ctx->trace_full) {
+    if (ctx->run.verdict == REPORT_ERROR || ctx->trace.full) {
         snprintf(r->stop_reason, sizeof(r->stop_reason), "a run failed: %.100s",
-                 ctx->trace_full ? "too many decisions" : ctx->run.detail);
+                 ctx->trace.full ? "too many decisions" : ctx->run.detail);
         return -1;
     }
     assert(ctx->taken >= ctx->prefix);
@@ -406,13 +384,13 @@ static int sim_mc_keep_violation(struct sim_mc_ctx *ctx)
     r->violated = 1;
     r->violation = ctx->run;
     r->path_faults = ctx->faults_taken;
-    r->path = malloc((ctx->trace_count > 0 ? ctx->trace_count : 1) * sizeof(r->path[0]));
+    r->path = malloc((ctx->trace.count > 0 ? ctx->trace.count : 1) * sizeof(r->path[0]));
     if (r->path == NULL) {
         snprintf(r->stop_reason, sizeof(r->stop_reason), "out of memory");
         return -1;
     }
-    memcpy(r->path, ctx->trace, ctx->trace_count * sizeof(r->path[0]));
-    r->path_count = ctx->trace_count;
+    memcpy(r->path, ctx->trace.items, ctx->trace.count * sizeof(r->path[0]));
+    r->path_count = ctx->trace.count;
     return 0;
 }
 
@@ -500,7 +478,7 @@ int sim_mc_check(const struct sim_mc_options *options, struct sim_mc_result *res
     }
     result->complete = rc == 1;
     result->wall_seconds = sim_mc_now() - ctx->started;
-    free(ctx->trace);
+    sim_decisions_free(&ctx->trace);
     sim_mc_table_free(&ctx->table);
     free(ctx);
     return rc < 0 ? -1 : 0;

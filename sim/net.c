@@ -22,11 +22,10 @@ int sim_net_init(struct sim_net *net, uint32_t node_count, const struct sim_net_
         sim_net_deinit(net);
         return -1;
     }
-    /* Lowest slot on top of the stack: slot numbers are then deterministic and small. */
-    for (uint32_t i = 0; i < SIM_NET_INFLIGHT_MAX; i++) {
-        net->free_slots[i] = SIM_NET_INFLIGHT_MAX - 1 - i;
-    }
+    /* A released slot is reused first (last released, first reused), else the lowest never
+     * used: slot numbers are deterministic and small. */
     net->free_count = SIM_NET_INFLIGHT_MAX;
+    net->slots_touched = 0;
     return 0;
 }
 
@@ -34,7 +33,8 @@ void sim_net_deinit(struct sim_net *net)
 {
     assert(net != NULL);
     if (net->slots != NULL) {
-        for (uint32_t i = 0; i < SIM_NET_INFLIGHT_MAX; i++) {
+        assert(net->slots_touched <= SIM_NET_INFLIGHT_MAX);
+        for (uint32_t i = 0; i < net->slots_touched; i++) {
             free(net->slots[i].bytes);
         }
     }
@@ -43,6 +43,14 @@ void sim_net_deinit(struct sim_net *net)
     net->slots = NULL;
     net->free_slots = NULL;
     net->free_count = 0;
+    net->slots_touched = 0;
+}
+
+/* Slots released and not reused yet (the stack's depth). */
+static uint32_t sim_net_released(const struct sim_net *net)
+{
+    assert(net->free_count >= SIM_NET_INFLIGHT_MAX - net->slots_touched);
+    return net->free_count - (SIM_NET_INFLIGHT_MAX - net->slots_touched);
 }
 
 /* Copies the message into a free slot; returns the slot or UINT32_MAX (pool full / no memory). */
@@ -52,7 +60,9 @@ static uint32_t sim_net_slot_fill(struct sim_net *net, uint16_t from, uint16_t t
     if (net->free_count == 0) {
         return UINT32_MAX;
     }
-    uint32_t index = net->free_slots[net->free_count - 1];
+    uint32_t released = sim_net_released(net);
+    uint32_t index = released > 0 ? net->free_slots[released - 1] : net->slots_touched++;
+    assert(index < net->slots_touched);
     struct sim_net_slot *slot = &net->slots[index];
     assert(!slot->in_use);
     if (slot->capacity < len) {
@@ -82,8 +92,10 @@ void sim_net_release(struct sim_net *net, uint32_t index)
     struct sim_net_slot *slot = &net->slots[index];
     assert(slot->in_use);
     slot->in_use = 0;
+    assert(index < net->slots_touched);
     assert(net->free_count < SIM_NET_INFLIGHT_MAX);
-    net->free_slots[net->free_count++] = index;
+    net->free_slots[sim_net_released(net)] = index;
+    net->free_count++;
 }
 
 /* Flips one to SIM_NET_CORRUPT_BITS_MAX bits of the slot's bytes. Flipping one bit twice undoes
@@ -122,6 +134,12 @@ static int sim_net_schedule_copy(struct sim_net *net, struct sim_queue *queue,
     uint64_t drawn = sim_dist_sample(latency, sim_chooser_stream(chooser, SIM_CONCERN_NET_DELAY));
     uint64_t delay_us =
         sim_choose_sampled(chooser, SIM_CONCERN_NET_DELAY, latency->min_us, latency->max_us, drawn);
+    if (((net->config.slow_mask >> from) | (net->config.slow_mask >> to)) & 1u) {
+        const struct sim_dist *slow = &net->config.slow_latency;
+        uint64_t extra = sim_dist_sample(slow, sim_chooser_stream(chooser, SIM_CONCERN_NET_DELAY));
+        delay_us +=
+            sim_choose_sampled(chooser, SIM_CONCERN_NET_DELAY, slow->min_us, slow->max_us, extra);
+    }
     uint64_t time_us = queue->now_us + delay_us;
     uint64_t clogged_until_us = net->links[from][to].clogged_until_us;
     if (clogged_until_us > time_us) {

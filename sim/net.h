@@ -31,6 +31,8 @@ struct sim_net_config {
     double drop_probability;      /* per message, in [0, 1] */
     double duplicate_probability; /* per message, in [0, 1] */
     double corrupt_probability;   /* per delivered copy, in [0, 1] */
+    struct sim_dist slow_latency; /* added to every copy to or from a node in slow_mask */
+    uint32_t slow_mask;           /* bit per node: slow links (0: none, no extra decisions) */
 };
 
 struct sim_net_stats {
@@ -67,9 +69,11 @@ struct sim_net {
     struct sim_net_config config;
     struct sim_net_link links[SIM_NODES_MAX][SIM_NODES_MAX]; /* [from][to] */
     struct sim_net_slot *slots;                              /* SIM_NET_INFLIGHT_MAX, owned */
-    uint32_t *free_slots;                                    /* stack of free slot indices */
-    uint32_t free_count;
-    uint16_t deliver_kind; /* the event kind the net schedules for deliveries */
+    uint32_t *free_slots; /* stack of released slot indices (SIM_NET_INFLIGHT_MAX, owned) */
+    uint32_t free_count;  /* free slots: the stack's, plus [slots_touched, SIM_NET_INFLIGHT_MAX) */
+    uint32_t slots_touched; /* slots [0, slots_touched) were used at least once; the rest never
+                               were (so a short run touches, and frees, only what it used) */
+    uint16_t deliver_kind;  /* the event kind the net schedules for deliveries */
     struct sim_net_stats stats;
 };
 

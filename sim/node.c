@@ -2,6 +2,8 @@
  * simulator's latencies, crashes, pauses and checks around it. */
 #include "sim/world.h"
 
+#include "sim/observe.h"
+
 #include "storage/wal.h"
 #include "storage/wal_format.h"
 
@@ -43,7 +45,10 @@ static uint32_t sim_ppm(double probability)
 
 int sim_node_init(struct sim_world *w, struct sim_node *n, uint32_t index)
 {
-    memset(n, 0, sizeof(*n));
+    /* The world is calloc'd: the node is zero already. Not clearing its large queues again
+     * (tens of KB per slot) keeps untouched pages untouched in short runs. */
+    assert(n->fs == NULL && n->replica == NULL && !n->up);
+    assert(n->deferred_count == 0 && n->proposal_count == 0);
     n->index = index;
     n->world = w;
     snprintf(n->dir, sizeof(n->dir), "n%u", index + 1);
@@ -59,7 +64,9 @@ void sim_node_deinit(struct sim_node *n)
 {
     replica_close(n->replica);
     sim_fs_destroy(n->fs);
-    memset(n, 0, sizeof(*n));
+    n->replica = NULL;
+    n->fs = NULL;
+    n->up = 0;
 }
 
 /* The fault atlas: a node with disk faults gets error rates; the others get none. */
@@ -91,6 +98,7 @@ static void sim_node_on_send(void *ctx, const struct replica_sent *sent, const u
     if (sent->vote_granted) {
         sim_check_vote_granted(&w->checker, n->index, sent->term, sent->to - 1);
     }
+    sim_observe_send(w, n, sent);
     if (sim_net_send(&w->net, &w->queue, &w->chooser, (uint16_t)n->index, (uint16_t)(sent->to - 1),
                      bytes, (uint32_t)len) != 0) {
         sim_world_fail(w, "the event queue is full (%u events)", w->queue.capacity);
@@ -105,7 +113,9 @@ static void sim_node_on_sync_needed(void *ctx)
         return;
     }
     n->sync_scheduled = 1;
-    const struct sim_dist *latency = &w->scenario.sync_latency;
+    const struct sim_dist *latency = ((w->slow_mask >> n->index) & 1u)
+                                         ? &w->scenario.slow_sync_latency
+                                         : &w->scenario.sync_latency;
     uint64_t drawn =
         sim_dist_sample(latency, sim_chooser_stream(&w->chooser, SIM_CONCERN_DISK_LATENCY));
     uint64_t delay = sim_choose_sampled(&w->chooser, SIM_CONCERN_DISK_LATENCY, latency->min_us,
@@ -137,6 +147,7 @@ static void sim_node_on_update(void *ctx, const struct raft_update *u)
     }
     sim_check_commit(&w->checker, n->index, raft_node_commit_index(replica_raft(n->replica)));
     sim_wf_on_update(w, n, u);
+    sim_observe_update(w, n, u);
 }
 
 static void sim_node_reply_proposals(struct sim_world *w, struct sim_node *n,
@@ -174,6 +185,7 @@ static void sim_node_on_applied(void *ctx, const struct raft_entry *e,
     sim_wf_on_applied(w, n, e, state_hash);
     sim_check_applied(&w->checker, n->index, e->index, state_hash);
     sim_node_reply_proposals(w, n, e, applied);
+    sim_observe_applied(w, n, e);
     if (w->liveness_phase && !w->liveness_done && e->index == w->liveness_index &&
         e->term == w->liveness_term) {
         w->liveness_done = 1;
@@ -191,6 +203,7 @@ static void sim_node_on_restored(void *ctx, const struct raft_snapshot *snapshot
     uint64_t state_hash = replica_state_hash(n->replica);
     sim_wf_on_restored(w, n, snapshot->meta.index, state_hash);
     sim_check_restored(&w->checker, n->index, snapshot->meta.index, state_hash);
+    sim_observe_restored(w, n, snapshot);
 }
 
 static void sim_node_on_workflow_applied(void *ctx, const struct raft_entry *e,
@@ -210,6 +223,7 @@ static void sim_node_on_durable(void *ctx, const struct hardstate *hs)
 {
     struct sim_node *n = ctx;
     sim_check_durable(&n->world->checker, n->index, hs->term, (uint32_t)hs->vote, hs->commit);
+    sim_observe_durable(n->world, n);
 }
 
 /* ---- lifetime ---- */
@@ -229,8 +243,10 @@ void sim_node_config(struct sim_world *w, struct sim_node *n, struct replica_con
 {
     replica_config_default(c);
     c->raft.id = n->index + 1;
-    c->raft.voter_count = w->scenario.nodes;
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+    /* The bootstrap configuration: the initial nodes. A spare joins with none (voter_count 0)
+     * and learns the configuration from the leader. */
+    c->raft.voter_count = n->index < w->scenario.nodes ? w->scenario.nodes : 0;
+    for (uint32_t i = 0; i < c->raft.voter_count; i++) {
         c->raft.voter_ids[i] = i + 1;
     }
     c->raft.election_timeout_ticks_min = w->scenario.election_timeout_ticks_min;
@@ -244,6 +260,8 @@ void sim_node_config(struct sim_world *w, struct sim_node *n, struct replica_con
     c->raft.limits.log_bytes_max = (uint64_t)w->log_entries_max * SIM_LOG_ENTRY_BYTES;
     c->raft.seed = sim_choose_u64(&w->chooser, SIM_CONCERN_NODE_SEED);
     c->raft.test_bugs = w->options.raft_test_bugs;
+    c->raft.limits.snapshot_trailing_entries = w->scenario.snapshot_trailing;
+    c->raft.limits.snapshot_chunk_bytes_max = w->scenario.snapshot_chunk_bytes;
     c->fs = sim_fs_fs(n->fs);
     snprintf(c->dir, sizeof(c->dir), "%s", n->dir);
     c->store.wal.segment_size_bytes_max = 256u << 10; /* small segments: rotation gets exercised */
@@ -315,6 +333,7 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
         }
     }
     sim_check_commit(&w->checker, n->index, raft_node_commit_index(raft));
+    sim_observe_start(w, n);
     n->up = 1;
     n->paused = 0;
     n->sync_scheduled = 0;
@@ -326,11 +345,9 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
     return 0;
 }
 
-void sim_node_crash(struct sim_world *w, struct sim_node *n)
+/* The process ends: memory lost, unsynced writes to the disk model. */
+static void sim_node_down(struct sim_world *w, struct sim_node *n)
 {
-    if (!n->up) {
-        return;
-    }
     if (n->sync_scheduled && replica_sync_pending(n->replica) && !replica_failed(n->replica)) {
         /* The crash lands inside the group commit that was under way: the power is cut after a
          * few file-system calls, and the disk model decides what of the rest survives. */
@@ -348,8 +365,8 @@ void sim_node_crash(struct sim_world *w, struct sim_node *n)
     n->paused = 0;
     n->incarnation++;
     n->sync_scheduled = 0;
-    w->stats.crashes++;
     sim_check_crash(&w->checker, n->index);
+    sim_observe_down(w, n);
     for (uint32_t i = 0; i < n->deferred_count; i++) {
         sim_net_release(&w->net, n->deferred[i]);
     }
@@ -359,8 +376,32 @@ void sim_node_crash(struct sim_world *w, struct sim_node *n)
     sim_wf_node_crashed(w, n);
 }
 
+void sim_node_crash(struct sim_world *w, struct sim_node *n)
+{
+    if (!n->up) {
+        return;
+    }
+    w->stats.crashes++;
+    sim_node_down(w, n);
+}
+
+void sim_node_stop(struct sim_world *w, struct sim_node *n)
+{
+    n->member = 0;
+    if (!n->up) {
+        return;
+    }
+    if (replica_sync_pending(n->replica) && !replica_failed(n->replica)) {
+        struct replica_error err;
+        (void)replica_sync(n->replica, &err); /* a clean shutdown flushes what it staged */
+    }
+    if (n->up) {
+        sim_node_down(w, n);
+    }
+}
+
 /* A storage failure (an injected I/O error) or a failed replica: crash now, restart later. */
-static void sim_node_failed(struct sim_world *w, struct sim_node *n, const char *why)
+void sim_node_failed(struct sim_world *w, struct sim_node *n, const char *why)
 {
     w->stats.disk_errors++;
     sim_world_note(w, "n%u: %s; it crashes and will restart", n->index + 1, why);
@@ -496,19 +537,7 @@ void sim_node_request(struct sim_world *w, struct sim_node *n, uint32_t client_i
     if ((w->options.sim_bugs & SIM_BUG_STALE_READ) && !c->registering && c->op == SIM_OP_GET) {
         /* The broken variant: a local read on whichever node the client reached, without the
          * log or a leadership check, so a partitioned or lagging node answers stale values. */
-        char key[16];
-        int key_len = snprintf(key, sizeof(key), "k%u", c->key);
-        const uint8_t *value = NULL;
-        uint32_t value_len = 0;
-        reply.kind = SIM_REPLY_RESULT;
-        reply.status = KV_STATUS_NOT_FOUND;
-        if (kv_read(replica_kv(n->replica), key, (size_t)key_len, &value, &value_len) &&
-            value_len <= SIM_VALUE_BYTES_MAX) {
-            reply.status = KV_STATUS_OK;
-            reply.has_value = 1;
-            reply.value_len = (uint8_t)value_len;
-            memcpy(reply.value, value, value_len);
-        }
+        sim_reads_local(n, c->key, &reply);
         sim_client_send_reply(w, client_index, &reply);
         return;
     }
@@ -516,6 +545,9 @@ void sim_node_request(struct sim_world *w, struct sim_node *n, uint32_t client_i
         reply.hint = replica_leader(n->replica);
         sim_client_send_reply(w, client_index, &reply);
         return;
+    }
+    if (sim_reads_request(w, n, client_index, op_seq)) {
+        return; /* a get served by ReadIndex (§8), not through the log */
     }
     uint64_t index = 0;
     uint64_t term = 0;

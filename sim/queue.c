@@ -35,11 +35,16 @@ void sim_queue_deinit(struct sim_queue *queue)
     memset(queue, 0, sizeof(*queue));
 }
 
+/* A 4-ary heap: half the depth of a binary one, and the four children of a node share a cache
+ * line or two, so a pop compares more but moves and misses less. Any heap gives the same pop
+ * order: (time, seq) is a total order (seq is unique). */
+#define SIM_HEAP_ARITY 4u
+
 static void sim_heap_sift_up(struct sim_event *heap, uint32_t index)
 {
     struct sim_event moving = heap[index];
-    while (index > 0) {
-        uint32_t parent = (index - 1) / 2;
+    while (index > 0) { /* bounded: index shrinks by a factor of four every step */
+        uint32_t parent = (index - 1) / SIM_HEAP_ARITY;
         if (!sim_event_before(&moving, &heap[parent])) {
             break;
         }
@@ -52,13 +57,17 @@ static void sim_heap_sift_up(struct sim_event *heap, uint32_t index)
 static void sim_heap_sift_down(struct sim_event *heap, uint32_t count, uint32_t index)
 {
     struct sim_event moving = heap[index];
-    for (;;) {
-        uint32_t child = 2 * index + 1;
-        if (child >= count) {
+    for (;;) { /* bounded: index grows by a factor of four every step, until a leaf */
+        uint32_t first = SIM_HEAP_ARITY * index + 1;
+        if (first >= count) {
             break;
         }
-        if (child + 1 < count && sim_event_before(&heap[child + 1], &heap[child])) {
-            child++;
+        uint32_t last = first + SIM_HEAP_ARITY < count ? first + SIM_HEAP_ARITY : count;
+        uint32_t child = first;
+        for (uint32_t c = first + 1; c < last; c++) {
+            if (sim_event_before(&heap[c], &heap[child])) {
+                child = c;
+            }
         }
         if (!sim_event_before(&heap[child], &moving)) {
             break;
@@ -127,6 +136,15 @@ int sim_queue_pop(struct sim_queue *queue, struct sim_chooser *chooser, struct s
         }
         assert(queue->heap[0].time_us >= queue->now_us);
         queue->now_us = queue->heap[0].time_us;
+        /* The common case: the earliest event is the only one due now. It would be the ready
+         * set's only member, which is no choice: take it straight from the heap. */
+        struct sim_event top = sim_heap_pop(queue);
+        if (queue->count == 0 || queue->heap[0].time_us != queue->now_us) {
+            *out = top;
+            queue->popped++;
+            return 1;
+        }
+        queue->ready[queue->ready_count++] = top;
     }
     /* Move everything due now into the ready set (bounded; the rest waits its turn in the heap,
      * still ordered by seq, so the result stays deterministic). */

@@ -676,6 +676,18 @@ int replica_propose(struct replica *r, const uint8_t *data, size_t len, uint64_t
     return replica_step(r, &event, index, term);
 }
 
+int replica_request(struct replica *r, const struct raft_event *event, uint64_t *index,
+                    uint64_t *term)
+{
+    assert(event != NULL);
+    assert(event->type == RAFT_EVENT_READ_INDEX || event->type == RAFT_EVENT_CHANGE_CONFIG ||
+           event->type == RAFT_EVENT_TRANSFER_LEADERSHIP);
+    uint64_t ignored_index = 0;
+    uint64_t ignored_term = 0;
+    return replica_step(r, event, index != NULL ? index : &ignored_index,
+                        term != NULL ? term : &ignored_term);
+}
+
 /* ---- the group commit ---- */
 
 static int replica_write_op(struct replica *r, struct replica_op *op, struct storage_error *serr)

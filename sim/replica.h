@@ -131,6 +131,13 @@ int replica_receive(struct replica *replica, const uint8_t *bytes, size_t len,
  * replica_leader). REPLICA_EFAILED if the replica has failed. */
 int replica_propose(struct replica *replica, const uint8_t *data, size_t len, uint64_t *index,
                     uint64_t *term);
+/* Steps a leader request that is not a proposal: RAFT_EVENT_READ_INDEX (the outcome arrives in
+ * a later ops.update's `reads`; serve it once replica_applied_index() >= its index),
+ * RAFT_EVENT_CHANGE_CONFIG (index and term of the CONFIG entry) or
+ * RAFT_EVENT_TRANSFER_LEADERSHIP. Returns the raft code, or REPLICA_EFAILED. `index` and `term`
+ * may be NULL. */
+int replica_request(struct replica *replica, const struct raft_event *event, uint64_t *index,
+                    uint64_t *term);
 /* Makes everything staged durable (the group commit), then sends what waited for it and
  * acknowledges the persisted entries. REPLICA_OK or REPLICA_EFAILED (err filled). */
 int replica_sync(struct replica *replica, struct replica_error *err);

@@ -22,6 +22,11 @@ struct replica_sm {
     struct wf_state *wf;
     uint64_t applied;  /* invariant: strictly increases with every apply */
     uint64_t wf_early; /* test only: workflow entries up to here were applied before commit */
+    /* Not state: wf_state_hash(wf) as of the last workflow entry. The workflow engine changes only
+     * when a 'W' entry applies (or, test only, applies early), so KV and no-op entries, most of
+     * the log, reuse it; replica_sm_snapshot_write checks it against a fresh hash. */
+    uint64_t wf_hash;
+    bool wf_hash_valid;
 };
 
 void replica_machines_default(struct replica_machines *machines)
@@ -124,6 +129,7 @@ int replica_sm_apply(struct replica_sm *sm, const struct raft_entry *entry,
             out->machine = REPLICA_SM_NONE; /* the broken variant applied it already */
             break;
         }
+        sm->wf_hash_valid = false;
         wf_state_apply(sm->wf, entry->index, entry->data, entry->data_len, &out->wf);
         break;
     case REPLICA_SM_NONE:
@@ -141,6 +147,7 @@ void replica_sm_test_apply_early(struct replica_sm *sm, const struct raft_entry 
         return;
     }
     struct wf_result result;
+    sm->wf_hash_valid = false;
     wf_state_apply(sm->wf, entry->index, entry->data, entry->data_len, &result);
     sm->wf_early = entry->index;
 }
@@ -153,8 +160,13 @@ uint64_t replica_sm_applied_index(const struct replica_sm *sm)
 uint64_t replica_sm_hash(const struct replica_sm *sm)
 {
     assert(sm != NULL);
+    if (!sm->wf_hash_valid) {
+        /* The cache is not logical state: filling it from a const view is safe. */
+        ((struct replica_sm *)sm)->wf_hash = wf_state_hash(sm->wf);
+        ((struct replica_sm *)sm)->wf_hash_valid = true;
+    }
     uint64_t h = hash_fold_u64(REPLICA_SM_SNAPSHOT_SEED, kv_hash(sm->kv));
-    return hash_fold_u64(h, wf_state_hash(sm->wf));
+    return hash_fold_u64(h, sm->wf_hash);
 }
 
 const struct kv *replica_sm_kv(const struct replica_sm *sm)
@@ -174,11 +186,16 @@ const struct replica_machines *replica_sm_machines(const struct replica_sm *sm)
 
 /* ---- the snapshot container ---- */
 
+/* The container's size around sections of these lengths. */
+static size_t replica_sm_container_size(size_t kv_len, size_t wf_len)
+{
+    return REPLICA_SM_HEADER_BYTES + 2 * REPLICA_SM_SECTION_BYTES + kv_len + wf_len + 8;
+}
+
 size_t replica_sm_snapshot_size(const struct replica_sm *sm)
 {
     assert(sm != NULL);
-    return REPLICA_SM_HEADER_BYTES + 2 * REPLICA_SM_SECTION_BYTES + kv_snapshot_bytes(sm->kv) +
-           wf_state_snapshot_size(sm->wf) + 8;
+    return replica_sm_container_size(kv_snapshot_bytes(sm->kv), wf_state_snapshot_size(sm->wf));
 }
 
 static uint8_t *replica_sm_section(uint8_t *p, uint8_t tag, uint64_t len)
@@ -193,12 +210,14 @@ size_t replica_sm_snapshot_write(const struct replica_sm *sm, uint8_t *buf, size
 {
     assert(sm != NULL);
     assert(buf != NULL || cap == 0);
-    size_t size = replica_sm_snapshot_size(sm);
+    size_t kv_len = kv_snapshot_bytes(sm->kv); /* each section sized once (an encoding pass) */
+    size_t wf_len = wf_state_snapshot_size(sm->wf);
+    size_t size = replica_sm_container_size(kv_len, wf_len);
     if (cap < size) {
         return 0;
     }
-    size_t kv_len = kv_snapshot_bytes(sm->kv);
-    size_t wf_len = wf_state_snapshot_size(sm->wf);
+    /* The cached workflow hash is checked whenever the whole state is written anyway. */
+    assert(!sm->wf_hash_valid || sm->wf_hash == wf_state_hash_uncached(sm->wf));
     uint8_t *p = buf;
     memcpy(p, replica_sm_magic, 4);
     bytes_store_le(p + 4, REPLICA_SM_SNAPSHOT_VERSION, 4);

@@ -21,7 +21,9 @@ enum sim_key_type {
     SIM_KEY_OPS,
     SIM_KEY_SHAPES,
     SIM_KEY_STRING,
-    SIM_KEY_TARGET, /* random | leader | follower */
+    SIM_KEY_TARGET,  /* random | leader | follower */
+    SIM_KEY_READS,   /* read-index | log */
+    SIM_KEY_CHANGES, /* add remove replace | all */
 };
 
 struct sim_key {
@@ -55,6 +57,10 @@ static const struct sim_key sim_keys[] = {
     SIM_KEY("cluster", "batch_entries_max", SIM_KEY_U32, batch_entries_max, 1, 4096, "1..4096"),
     SIM_KEY("cluster", "snapshot_every", SIM_KEY_U32, snapshot_every, 0, 1u << 24,
             "0 (no snapshots) or a number of entries"),
+    SIM_KEY("cluster", "snapshot_trailing", SIM_KEY_U32, snapshot_trailing, 0, 1u << 16,
+            "0..65536 entries"),
+    SIM_KEY("cluster", "snapshot_chunk_bytes", SIM_KEY_U32, snapshot_chunk_bytes, 16, 16u << 20,
+            "16..16777216 bytes"),
     SIM_KEY("run", "duration", SIM_KEY_DURATION, duration_us, 0, SIM_S(86400), "0..24h"),
     SIM_KEY("run", "liveness_bound", SIM_KEY_DURATION, liveness_bound_us, SIM_S(1) / 10,
             SIM_S(3600), "100ms..1h"),
@@ -97,7 +103,29 @@ static const struct sim_key sim_keys[] = {
     SIM_KEY("workload", "keys", SIM_KEY_U32, keys, 1, SIM_KEYS_MAX, "1..1024"),
     SIM_KEY("workload", "request_timeout", SIM_KEY_DURATION, request_timeout_us, 1000, SIM_S(3600),
             "1ms..1h"),
+    SIM_KEY("workload", "reads", SIM_KEY_READS, reads, 0, 0, "read-index or log"),
     SIM_KEY("swarm", "enabled", SIM_KEY_BOOL, swarm, 0, 0, "true or false"),
+    SIM_KEY("membership", "spares", SIM_KEY_U32, spares, 0, SIM_SCENARIO_SLOTS_MAX - 1,
+            "0..15 (nodes + spares <= 16)"),
+    SIM_KEY("membership", "every", SIM_KEY_DURATION, membership_every_us, 0, SIM_S(86400),
+            "0 (off) or a mean interval"),
+    SIM_KEY("membership", "kinds", SIM_KEY_CHANGES, change_kinds, 0, 0, "add remove replace | all"),
+    SIM_KEY("membership", "target", SIM_KEY_TARGET, change_target, 0, 0,
+            "random, leader or follower"),
+    SIM_KEY("membership", "voters_min", SIM_KEY_U32, voters_min, 1, SIM_SCENARIO_SLOTS_MAX,
+            "1..16"),
+    SIM_KEY("membership", "voters_max", SIM_KEY_U32, voters_max, 1, SIM_SCENARIO_SLOTS_MAX,
+            "1..16"),
+    SIM_KEY("membership", "catch_up", SIM_KEY_U32, catch_up_entries, 0, 1u << 20,
+            "a number of entries"),
+    SIM_KEY("membership", "timeout", SIM_KEY_DURATION, change_timeout_us, SIM_S(1) / 10,
+            SIM_S(3600), "100ms..1h"),
+    SIM_KEY("transfers", "every", SIM_KEY_DURATION, transfer_every_us, 0, SIM_S(86400),
+            "0 (off) or a mean interval"),
+    SIM_KEY("slow", "count", SIM_KEY_U32, slow_nodes, 0, SIM_CLUSTER_NODES_MAX, "0..9"),
+    SIM_KEY("slow", "latency", SIM_KEY_DIST, slow_latency, 0, SIM_S(60), "a distribution"),
+    SIM_KEY("slow", "sync_latency", SIM_KEY_DIST, slow_sync_latency, 0, SIM_S(10),
+            "a distribution"),
     /* The workflow plane; [workflows] submit, control, expect and [workers] script are parsed by
      * sim/wf_scenario.c. */
     SIM_KEY("workflows", "workflows_max", SIM_KEY_U32, wf.workflows_max, 1, WF_WORKFLOWS_MAX,
@@ -121,9 +149,12 @@ static const struct sim_key sim_keys[] = {
 #define SIM_KEY_COUNT (sizeof(sim_keys) / sizeof(sim_keys[0]))
 
 static const char *const sim_fault_action_names[SIM_FAULT_ACTION_COUNT] = {
-    [SIM_FAULT_ISOLATE] = "isolate", [SIM_FAULT_MINORITY] = "minority", [SIM_FAULT_SPLIT] = "split",
-    [SIM_FAULT_ONE_WAY] = "one-way", [SIM_FAULT_CLOG] = "clog",         [SIM_FAULT_CRASH] = "crash",
+    [SIM_FAULT_ISOLATE] = "isolate", [SIM_FAULT_MINORITY] = "minority",
+    [SIM_FAULT_SPLIT] = "split",     [SIM_FAULT_ONE_WAY] = "one-way",
+    [SIM_FAULT_CLOG] = "clog",       [SIM_FAULT_CRASH] = "crash",
     [SIM_FAULT_PAUSE] = "pause",     [SIM_FAULT_HEAL] = "heal",
+    [SIM_FAULT_ADD] = "add",         [SIM_FAULT_REMOVE] = "remove",
+    [SIM_FAULT_REPLACE] = "replace", [SIM_FAULT_TRANSFER] = "transfer",
 };
 
 static const char *const sim_op_names[SIM_OP_COUNT] = {
@@ -133,16 +164,29 @@ static const char *const sim_op_names[SIM_OP_COUNT] = {
     [SIM_OP_CAS] = "cas",
 };
 
-static const struct {
+/* A word of a list key and the bit it sets. */
+struct sim_word_bit {
     const char *name;
     uint32_t bit;
-} sim_shape_names[] = {
+};
+
+static const struct sim_word_bit sim_shape_names[] = {
     { "isolate-leader", SIM_SHAPE_ISOLATE_LEADER },
     { "isolate", SIM_SHAPE_ISOLATE },
     { "minority", SIM_SHAPE_MINORITY },
     { "one-way", SIM_SHAPE_ONE_WAY },
     { "split", SIM_SHAPE_SPLIT },
+    { "all", SIM_SHAPE_ALL },
 };
+
+static const struct sim_word_bit sim_change_names[] = {
+    { "add", SIM_CHANGE_ADD },
+    { "remove", SIM_CHANGE_REMOVE },
+    { "replace", SIM_CHANGE_REPLACE },
+    { "all", SIM_CHANGE_ALL },
+};
+
+#define SIM_WORDS(table) table, sizeof(table) / sizeof(table[0])
 
 const char *sim_fault_action_name(enum sim_fault_action action)
 {
@@ -192,7 +236,20 @@ void sim_scenario_defaults(struct sim_scenario *s)
     s->op_weights[SIM_OP_CAS] = 10;
     s->keys = 8;
     s->request_timeout_us = 500000;
+    s->reads = SIM_READS_INDEX;
+    s->snapshot_trailing = 64;
+    s->snapshot_chunk_bytes = 64u << 10;
+    s->change_kinds = SIM_CHANGE_ALL;
+    s->change_target = SIM_TARGET_RANDOM;
+    s->catch_up_entries = 8;
+    s->change_timeout_us = SIM_S(10);
     sim_wf_scenario_defaults(&s->wf);
+}
+
+uint32_t sim_scenario_slots(const struct sim_scenario *s)
+{
+    assert(s->nodes + s->spares <= SIM_SCENARIO_SLOTS_MAX);
+    return s->nodes + s->spares;
 }
 
 /* Parsing state shared with the inih callbacks. */
@@ -320,35 +377,40 @@ static int sim_parse_ops(const char *text, uint32_t weights[SIM_OP_COUNT], char 
     return 0;
 }
 
-static int sim_parse_shapes(const char *text, uint32_t *out, char *problem, size_t size)
+/* A list of words ("isolate minority", "add,remove", "all") into the union of their bits;
+ * `noun` names a word in messages ("shape"). */
+static int sim_parse_words(const char *text, const struct sim_word_bit *names, size_t count,
+                           const char *noun, uint32_t *out, char *problem, size_t size)
 {
     char copy[SIM_SCENARIO_LINE_BYTES_MAX + 1];
     snprintf(copy, sizeof(copy), "%s", text);
-    uint32_t shapes = 0;
+    uint32_t bits = 0;
     char *save = NULL;
     for (char *word = strtok_r(copy, " \t,", &save); word != NULL;
          word = strtok_r(NULL, " \t,", &save)) {
-        if (strcmp(word, "all") == 0) {
-            shapes |= SIM_SHAPE_ALL;
-            continue;
-        }
         uint32_t bit = 0;
-        for (size_t i = 0; i < sizeof(sim_shape_names) / sizeof(sim_shape_names[0]); i++) {
-            if (strcmp(word, sim_shape_names[i].name) == 0) {
-                bit = sim_shape_names[i].bit;
+        for (size_t i = 0; i < count; i++) {
+            if (strcmp(word, names[i].name) == 0) {
+                bit = names[i].bit;
             }
         }
         if (bit == 0) {
-            snprintf(problem, size, "unknown shape '%s'", word);
+            char known[160] = "";
+            for (size_t i = 0, used = 0; i < count && used < sizeof(known); i++) {
+                int n = snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+                                 names[i].name);
+                used += n > 0 ? (size_t)n : 0;
+            }
+            snprintf(problem, size, "unknown %s '%s' (%s)", noun, word, known);
             return -1;
         }
-        shapes |= bit;
+        bits |= bit;
     }
-    if (shapes == 0) {
-        snprintf(problem, size, "no shapes given");
+    if (bits == 0) {
+        snprintf(problem, size, "no %ss given", noun);
         return -1;
     }
-    *out = shapes;
+    *out = bits;
     return 0;
 }
 
@@ -412,7 +474,8 @@ static int sim_key_store(const struct sim_key *key, struct sim_scenario *scenari
     case SIM_KEY_OPS:
         return sim_parse_ops(value, (uint32_t *)(void *)field, problem, size);
     case SIM_KEY_SHAPES:
-        return sim_parse_shapes(value, (uint32_t *)(void *)field, problem, size);
+        return sim_parse_words(value, SIM_WORDS(sim_shape_names), "shape",
+                               (uint32_t *)(void *)field, problem, size);
     case SIM_KEY_TARGET: {
         enum sim_target_kind kind = SIM_TARGET_RANDOM;
         if (strcmp(value, "leader") == 0) {
@@ -426,6 +489,20 @@ static int sim_key_store(const struct sim_key *key, struct sim_scenario *scenari
         memcpy(field, &kind, sizeof(kind));
         return 0;
     }
+    case SIM_KEY_READS: {
+        enum sim_reads_mode mode = SIM_READS_INDEX;
+        if (strcmp(value, "log") == 0) {
+            mode = SIM_READS_LOG;
+        } else if (strcmp(value, "read-index") != 0) {
+            snprintf(problem, size, "expected %s, got '%s'", key->help, value);
+            return -1;
+        }
+        memcpy(field, &mode, sizeof(mode));
+        return 0;
+    }
+    case SIM_KEY_CHANGES:
+        return sim_parse_words(value, SIM_WORDS(sim_change_names), "change",
+                               (uint32_t *)(void *)field, problem, size);
     case SIM_KEY_STRING:
         if (strlen(value) >= key->size) {
             snprintf(problem, size, "longer than %zu characters", key->size - 1);
@@ -465,6 +542,9 @@ int sim_fault_arity(enum sim_fault_action action)
     case SIM_FAULT_ISOLATE:
     case SIM_FAULT_CRASH:
     case SIM_FAULT_PAUSE:
+    case SIM_FAULT_REMOVE:
+    case SIM_FAULT_REPLACE:
+    case SIM_FAULT_TRANSFER:
         return 1;
     case SIM_FAULT_ONE_WAY:
     case SIM_FAULT_CLOG:
@@ -472,6 +552,7 @@ int sim_fault_arity(enum sim_fault_action action)
     case SIM_FAULT_MINORITY:
     case SIM_FAULT_SPLIT:
     case SIM_FAULT_HEAL:
+    case SIM_FAULT_ADD:
     case SIM_FAULT_ACTION_COUNT:
         return 0;
     }
@@ -513,7 +594,7 @@ static int sim_parse_fault(const char *value, struct sim_scheduled_fault *fault,
     if (action < 0) {
         snprintf(problem, size,
                  "unknown action '%s' (isolate, minority, split, one-way, clog, crash, pause, "
-                 "heal)",
+                 "heal, add, remove, replace, transfer)",
                  words[1]);
         return -1;
     }
@@ -523,7 +604,7 @@ static int sim_parse_fault(const char *value, struct sim_scheduled_fault *fault,
     for (int i = 0; i < arity; i++, next++) {
         struct sim_target *target = i == 0 ? &fault->target : &fault->peer;
         if (next >= count || strcmp(words[next], "for") == 0 ||
-            sim_parse_target(words[next], SIM_CLUSTER_NODES_MAX, target) != 0) {
+            sim_parse_target(words[next], SIM_SCENARIO_SLOTS_MAX, target) != 0) {
             snprintf(problem, size, "'%s' needs %d target%s: leader, follower, random or a node id",
                      words[1], arity, arity > 1 ? "s" : "");
             return -1;
@@ -538,8 +619,8 @@ static int sim_parse_fault(const char *value, struct sim_scheduled_fault *fault,
             return -1;
         }
     }
-    if (fault->action == SIM_FAULT_HEAL && fault->duration_us != 0) {
-        snprintf(problem, size, "'heal' takes no duration");
+    if (fault->action >= SIM_FAULT_HEAL && fault->duration_us != 0) {
+        snprintf(problem, size, "'%s' takes no duration", words[1]);
         return -1;
     }
     return 0;
@@ -664,6 +745,41 @@ static uint32_t sim_key_line(const struct sim_parse *parse, const char *section,
     return parse->key_lines[key - sim_keys];
 }
 
+/* [membership] and [slow] cross-key checks and defaults. */
+static int sim_scenario_validate_membership(struct sim_parse *parse)
+{
+    struct sim_scenario *s = parse->scenario;
+    if (s->nodes + s->spares > SIM_SCENARIO_SLOTS_MAX) {
+        sim_parse_fail(parse, sim_key_line(parse, "membership", "spares"),
+                       "[membership] spares: nodes + spares must be at most %u, got %" PRIu32,
+                       SIM_SCENARIO_SLOTS_MAX, s->nodes + s->spares);
+        return -1;
+    }
+    if (sim_key_line(parse, "membership", "voters_min") == 0) {
+        s->voters_min = s->nodes < 3 ? s->nodes : 3;
+    }
+    if (sim_key_line(parse, "membership", "voters_max") == 0) {
+        s->voters_max = s->nodes + s->spares;
+    }
+    if (s->voters_min > s->voters_max || s->voters_max > s->nodes + s->spares) {
+        sim_parse_fail(parse, sim_key_line(parse, "membership", "voters_max"),
+                       "[membership] voters_max: need voters_min (%" PRIu32
+                       ") <= voters_max (%" PRIu32 ") <= nodes + spares (%" PRIu32 ")",
+                       s->voters_min, s->voters_max, s->nodes + s->spares);
+        return -1;
+    }
+    if (s->slow_nodes > s->nodes) {
+        sim_parse_fail(parse, sim_key_line(parse, "slow", "count"),
+                       "[slow] count: %" PRIu32 " is more than the %" PRIu32 " nodes",
+                       s->slow_nodes, s->nodes);
+        return -1;
+    }
+    if (sim_key_line(parse, "slow", "sync_latency") == 0) {
+        s->slow_sync_latency = s->sync_latency;
+    }
+    return 0;
+}
+
 /* Cross-key checks, after the whole file is read. */
 static int sim_scenario_validate(struct sim_parse *parse)
 {
@@ -696,17 +812,31 @@ static int sim_scenario_validate(struct sim_parse *parse)
     } else {
         s->corrupt_replicas_max = (s->nodes - 1) / 2;
     }
+    if (sim_scenario_validate_membership(parse) != 0) {
+        return -1;
+    }
+    uint32_t slots = sim_scenario_slots(s);
     for (uint32_t i = 0; i < s->fault_count; i++) {
         const struct sim_scheduled_fault *f = &s->faults[i];
         const struct sim_target *targets[2] = { &f->target, &f->peer };
         for (int t = 0; t < sim_fault_arity(f->action); t++) {
-            if (targets[t]->kind == SIM_TARGET_NODE && targets[t]->node >= s->nodes) {
+            if (targets[t]->kind == SIM_TARGET_NODE && targets[t]->node >= slots) {
+                char spares[48] = "";
+                if (s->spares > 0) {
+                    snprintf(spares, sizeof(spares), ", spares = %" PRIu32, s->spares);
+                }
                 sim_parse_fail(parse, f->line,
                                "[schedule] fault: node %" PRIu32 " does not exist (nodes = %" PRIu32
-                               ")",
-                               targets[t]->node + 1, s->nodes);
+                               "%s)",
+                               targets[t]->node + 1, s->nodes, spares);
                 return -1;
             }
+        }
+        if ((f->action == SIM_FAULT_ADD || f->action == SIM_FAULT_REPLACE) && s->spares == 0) {
+            sim_parse_fail(parse, f->line,
+                           "[schedule] fault: '%s' needs a spare node ([membership] spares)",
+                           sim_fault_action_name(f->action));
+            return -1;
         }
         if (f->at_us >= s->duration_us) {
             sim_parse_fail(parse, f->line,
@@ -849,6 +979,31 @@ static void sim_print_rate(FILE *out, const char *section, const char *length_ke
             dist);
 }
 
+static void sim_scenario_print_membership(const struct sim_scenario *s, FILE *out)
+{
+    static const char *const target_names[] = { "node", "leader", "follower", "random" };
+    char kinds[64] = "";
+    for (size_t i = 0; i < sizeof(sim_change_names) / sizeof(sim_change_names[0]) - 1; i++) {
+        if (s->change_kinds & sim_change_names[i].bit) { /* every name but "all" */
+            size_t used = strlen(kinds);
+            snprintf(kinds + used, sizeof(kinds) - used, "%s%s", used ? " " : "",
+                     sim_change_names[i].name);
+        }
+    }
+    fprintf(out,
+            "[membership] spares = %" PRIu32 ", every = %" PRIu64 "us, kinds = %s, target = %s, "
+            "voters = %" PRIu32 "..%" PRIu32 ", catch_up = %" PRIu32 ", timeout = %" PRIu64
+            "us; [transfers] every = %" PRIu64 "us\n",
+            s->spares, s->membership_every_us, kinds, target_names[s->change_target], s->voters_min,
+            s->voters_max, s->catch_up_entries, s->change_timeout_us, s->transfer_every_us);
+    char latency[160];
+    char sync[160];
+    sim_dist_format(&s->slow_latency, latency, sizeof(latency));
+    sim_dist_format(&s->slow_sync_latency, sync, sizeof(sync));
+    fprintf(out, "[slow] count = %" PRIu32 ", latency = %s, sync_latency = %s\n", s->slow_nodes,
+            latency, sync);
+}
+
 void sim_scenario_print(const struct sim_scenario *s, FILE *out)
 {
     assert(s != NULL);
@@ -857,9 +1012,11 @@ void sim_scenario_print(const struct sim_scenario *s, FILE *out)
     fprintf(out,
             "[cluster] nodes = %" PRIu32 ", tick = %" PRIu64 "us, election timeout = %" PRIu32
             "..%" PRIu32 " ticks, heartbeat = %" PRIu32 " ticks, batch = %" PRIu32
-            " entries, snapshot_every = %" PRIu32 "\n",
+            " entries, snapshot_every = %" PRIu32 ", snapshot_trailing = %" PRIu32
+            ", snapshot_chunk_bytes = %" PRIu32 "\n",
             s->nodes, s->tick_us, s->election_timeout_ticks_min, s->election_timeout_ticks_max,
-            s->heartbeat_ticks, s->batch_entries_max, s->snapshot_every);
+            s->heartbeat_ticks, s->batch_entries_max, s->snapshot_every, s->snapshot_trailing,
+            s->snapshot_chunk_bytes);
     fprintf(out,
             "[run] duration = %" PRIu64 "us, liveness_bound = %" PRIu64 "us, events_max = %" PRIu64
             "\n",
@@ -888,7 +1045,9 @@ void sim_scenario_print(const struct sim_scenario *s, FILE *out)
             s->clients, dist, s->op_weights[SIM_OP_PUT], s->op_weights[SIM_OP_GET],
             s->op_weights[SIM_OP_DELETE], s->op_weights[SIM_OP_CAS], s->keys,
             s->request_timeout_us);
+    fprintf(out, "[workload] reads = %s\n", s->reads == SIM_READS_LOG ? "log" : "read-index");
     fprintf(out, "[swarm] enabled = %s\n", s->swarm ? "true" : "false");
+    sim_scenario_print_membership(s, out);
     for (uint32_t i = 0; i < s->fault_count; i++) {
         const struct sim_scheduled_fault *f = &s->faults[i];
         fprintf(out, "[schedule] line %" PRIu32 ": at %" PRIu64 "us %s", f->line, f->at_us,

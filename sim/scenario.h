@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #define SIM_CLUSTER_NODES_MAX        9u    /* nodes in a scenario's cluster */
+#define SIM_SCENARIO_SLOTS_MAX       16u   /* nodes + [membership] spares (the world's slots) */
 #define SIM_SCENARIO_FAULTS_MAX      64u   /* entries of [schedule] */
 #define SIM_CLIENTS_MAX              64u   /* [workload] clients */
 #define SIM_KEYS_MAX                 1024u /* [workload] keys */
@@ -27,6 +28,10 @@ enum sim_fault_action {
     SIM_FAULT_CRASH,    /* crash a node; it restarts when the fault ends */
     SIM_FAULT_PAUSE,    /* freeze a node (no ticks, no deliveries) until the fault ends */
     SIM_FAULT_HEAL,     /* unblock and unclog every link */
+    SIM_FAULT_ADD,      /* membership: add a spare node (learner, catch up, promote) */
+    SIM_FAULT_REMOVE,   /* membership: remove a voter; it stops once the removal commits */
+    SIM_FAULT_REPLACE,  /* membership: a spare replaces a voter (one joint change) */
+    SIM_FAULT_TRANSFER, /* leadership transfer (TimeoutNow) to the target */
     SIM_FAULT_ACTION_COUNT,
 };
 
@@ -68,6 +73,20 @@ enum sim_partition_shape {
     SIM_SHAPE_ALL = (1u << 5) - 1,
 };
 
+/* Random membership changes drawn by [membership] every (bit set). */
+enum sim_change_kind {
+    SIM_CHANGE_ADD = 1u << 0,
+    SIM_CHANGE_REMOVE = 1u << 1,
+    SIM_CHANGE_REPLACE = 1u << 2,
+    SIM_CHANGE_ALL = (1u << 3) - 1,
+};
+
+/* How clients' gets are served. */
+enum sim_reads_mode {
+    SIM_READS_INDEX = 0, /* ReadIndex (§8): the leader confirms leadership, serves at applied */
+    SIM_READS_LOG = 1,   /* a get is a command through the log, like a write */
+};
+
 enum sim_op {
     SIM_OP_PUT,
     SIM_OP_GET,
@@ -87,8 +106,10 @@ struct sim_scenario {
     uint32_t election_timeout_ticks_min;
     uint32_t election_timeout_ticks_max;
     uint32_t heartbeat_ticks;
-    uint32_t batch_entries_max; /* entries per append message */
-    uint32_t snapshot_every;    /* entries applied between two snapshots; 0: no snapshots */
+    uint32_t batch_entries_max;    /* entries per append message */
+    uint32_t snapshot_every;       /* entries applied between two snapshots; 0: no snapshots */
+    uint32_t snapshot_trailing;    /* entries the core keeps in memory behind a snapshot */
+    uint32_t snapshot_chunk_bytes; /* bytes per InstallSnapshot chunk */
 
     /* [run] */
     uint64_t duration_us;       /* the faulty phase */
@@ -127,6 +148,25 @@ struct sim_scenario {
     uint32_t op_weights[SIM_OP_COUNT];
     uint32_t keys;
     uint64_t request_timeout_us;
+    enum sim_reads_mode reads;
+
+    /* [membership]: churn through joint consensus with spare node slots */
+    uint32_t spares;                    /* node slots nodes+1 .. nodes+spares, started when added */
+    uint64_t membership_every_us;       /* mean time between random changes; 0: off */
+    uint32_t change_kinds;              /* enum sim_change_kind bits */
+    enum sim_target_kind change_target; /* whom remove and replace pick among the voters */
+    uint32_t voters_min;                /* random changes keep the voters within [min, max] */
+    uint32_t voters_max;
+    uint32_t catch_up_entries;  /* a learner is promoted within this many entries of the leader */
+    uint64_t change_timeout_us; /* an unfinished change is abandoned after this */
+
+    /* [transfers] */
+    uint64_t transfer_every_us; /* mean time between random leadership transfers; 0: off */
+
+    /* [slow]: per-node slow disk and network */
+    uint32_t slow_nodes;          /* how many of the initial nodes are slow (chosen per seed) */
+    struct sim_dist slow_latency; /* extra one-way latency to or from a slow node */
+    struct sim_dist slow_sync_latency; /* a slow node's group commit (default: [disk]'s) */
 
     /* [swarm] */
     int swarm; /* each seed draws which fault kinds are on and at what rates */
@@ -158,6 +198,9 @@ void sim_scenario_swarm(struct sim_scenario *scenario, struct sim_chooser *choos
 
 /* Prints the effective settings (defaults included), one section per line. */
 void sim_scenario_print(const struct sim_scenario *scenario, FILE *out);
+
+/* All node slots of a scenario: the initial nodes and the spares. */
+uint32_t sim_scenario_slots(const struct sim_scenario *scenario);
 
 /* How many target words a scheduled action takes (0, 1 or 2). */
 int sim_fault_arity(enum sim_fault_action action);

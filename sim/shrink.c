@@ -10,13 +10,6 @@
 #include <time.h>
 
 /* The decisions one run consumed, in order. */
-struct sim_shrink_trace {
-    struct sim_decision *items; /* owned */
-    size_t count;               /* invariant: count <= capacity */
-    size_t capacity;
-    int out_of_memory;
-};
-
 /* How a run reads its input. */
 enum sim_shrink_read {
     SIM_SHRINK_SEEDED,     /* the seed's own draws: the original run of a seed */
@@ -36,9 +29,9 @@ struct sim_shrink_ctx {
     const struct sim_decision *input;
     size_t input_count;
     size_t cursor[SIM_CONCERN_COUNT]; /* SIM_SHRINK_BY_CONCERN: next input entry to look at */
-    struct sim_shrink_trace trace;
-    uint32_t nodes[2];   /* the current run's violation nodes */
-    uint64_t events_max; /* a candidate running longer is cut off (and so rejected) */
+    struct sim_decisions trace;       /* the decisions the current run consumed */
+    uint32_t nodes[2];                /* the current run's violation nodes */
+    uint64_t events_max;              /* a candidate running longer is cut off (and so rejected) */
     struct report_run run;
 
     /* The smallest failing sequence so far: trimmed after its last nonzero decision. */
@@ -62,26 +55,6 @@ static double sim_shrink_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sim_shrink_trace_push(struct sim_shrink_trace *t, struct sim_decision d)
-{
-    if (t->out_of_memory) {
-        return;
-    }
-    if (t->count == t->capacity) {
-        size_t grown = t->capacity == 0 ? 4096 : t->capacity * 2;
-        struct sim_decision *bigger = grown > SIM_SCHEDULE_DECISIONS_MAX
-                                          ? NULL
-                                          : realloc(t->items, grown * sizeof(t->items[0]));
-        if (bigger == NULL) {
-            t->out_of_memory = 1;
-            return;
-        }
-        t->items = bigger;
-        t->capacity = grown;
-    }
-    t->items[t->count++] = d;
 }
 
 /* The next input value for a decision of `concern`, or 0 (calm) when the input has none. */
@@ -113,7 +86,7 @@ static uint64_t sim_shrink_choose(void *arg, enum sim_concern concern, uint64_t 
         }
     }
     assert(n == 0 || value < n);
-    sim_shrink_trace_push(
+    sim_decisions_push(
         &ctx->trace, (struct sim_decision){ .n = n, .value = value, .concern = (uint8_t)concern });
     return value;
 }
@@ -179,13 +152,12 @@ static int sim_shrink_run(struct sim_shrink_ctx *ctx, const struct sim_decision 
     ctx->input = input;
     ctx->input_count = input_count;
     memset(ctx->cursor, 0, sizeof(ctx->cursor));
-    ctx->trace.count = 0;
-    ctx->trace.out_of_memory = 0;
+    sim_decisions_clear(&ctx->trace);
     ctx->nodes[0] = 0;
     ctx->nodes[1] = 0;
     ctx->result->runs++;
     sim_run(&ctx->run_options, &ctx->run);
-    if (ctx->trace.out_of_memory) {
+    if (ctx->trace.full) {
         snprintf(ctx->run.detail, sizeof(ctx->run.detail), "out of memory for a run's decisions");
         return -1;
     }
@@ -699,7 +671,7 @@ int sim_shrink(const struct sim_shrink_options *options, struct sim_shrink_resul
     free(ctx->best);
     free(ctx->work);
     free(ctx->positions);
-    free(ctx->trace.items);
+    sim_decisions_free(&ctx->trace);
     free(ctx);
     return rc;
 }

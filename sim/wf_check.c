@@ -51,7 +51,7 @@ int sim_wf_check_setup(struct sim_world *w)
     wf->reference = replica_sm_create(&machines, w->options.log ? sim_wf_reference_log : NULL, w);
     wf->decode_scratch = malloc(sizeof(*wf->decode_scratch));
     bool ok = wf->reference != NULL && wf->decode_scratch != NULL;
-    for (uint32_t i = 0; i < w->scenario.nodes && ok; i++) {
+    for (uint32_t i = 0; i < w->node_slots && ok; i++) {
         wf->nodes[i].before = wf_inv_view_create(machines.workflows_max);
         ok = wf->nodes[i].before != NULL;
     }
@@ -65,7 +65,7 @@ int sim_wf_check_setup(struct sim_world *w)
 void sim_wf_check_teardown(struct sim_world *w)
 {
     struct sim_wf *wf = w->wf;
-    for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
+    for (uint32_t i = 0; i < w->node_slots; i++) { /* only these slots were set up */
         wf_inv_view_destroy(wf->nodes[i].before);
         wf->nodes[i].before = NULL;
     }
@@ -196,7 +196,7 @@ static void sim_wf_violation(struct sim_world *w, struct sim_node *n, uint64_t i
 void sim_wf_check_replica(struct sim_world *w, struct sim_node *n, uint64_t index)
 {
     assert(n->replica != NULL);
-    assert(n->index < w->scenario.nodes);
+    assert(n->index < w->node_slots);
     struct sim_wf_node *wn = &w->wf->nodes[n->index];
     const struct wf_state *state = replica_wf(n->replica);
     struct wf_violation violation;
@@ -386,7 +386,7 @@ static struct replica_sm *sim_wf_replay_storage(struct sim_world *w, struct sim_
 /* Closes every node (after a final group commit) and replays its storage from scratch. */
 void sim_wf_check_rebuild(struct sim_world *w)
 {
-    for (uint32_t i = 0; i < w->scenario.nodes && !w->checker.violated; i++) {
+    for (uint32_t i = 0; i < w->node_slots && !w->checker.violated; i++) {
         struct sim_node *n = &w->nodes[i];
         struct replica_error err;
         if (!n->up || n->replica == NULL || replica_failed(n->replica) ||

@@ -9,7 +9,7 @@
 
 static uint32_t sim_wf_random_node(struct sim_world *w)
 {
-    return (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_WORKFLOW, w->scenario.nodes);
+    return (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_WORKFLOW, w->node_slots);
 }
 
 static void sim_wf_request_add(struct sim_world *w, enum wf_command_type type, const char *id,
@@ -87,7 +87,7 @@ void sim_wf_request_timeout(struct sim_world *w, uint32_t index, uint32_t genera
                        r->workflow_id);
         return;
     }
-    r->target = (r->target + 1) % w->scenario.nodes;
+    r->target = (r->target + 1) % w->node_slots;
     sim_world_note(w, "%s %s: no answer in time", wf_command_type_name(r->type), r->workflow_id);
     sim_wf_request_send(w, index, (uint32_t)r->seq);
 }
@@ -106,13 +106,14 @@ void sim_wf_client_answer(struct sim_world *w, struct sim_wf_msg *msg)
     switch (msg->answer) {
     case SIM_WF_ANSWER_APPLIED:
         r->done = true;
+        wf->requests_done++;
         r->status = msg->status;
         wf->stats.answers[msg->status]++;
         sim_world_note(w, "%s %s: %s", wf_command_type_name(r->type), r->workflow_id,
                        wf_status_name(msg->status));
         return;
     case SIM_WF_ANSWER_REDIRECT:
-        if (msg->hint >= 1 && msg->hint <= w->scenario.nodes && msg->hint - 1 != r->target) {
+        if (msg->hint >= 1 && msg->hint <= w->node_slots && msg->hint - 1 != r->target) {
             sim_world_note(w, "%s %s: redirected to n%" PRIu32, wf_command_type_name(r->type),
                            r->workflow_id, msg->hint);
             r->target = msg->hint - 1;

@@ -34,7 +34,7 @@ static int sim_wf_load_definitions(struct sim_world *w)
 int sim_wf_setup(struct sim_world *w)
 {
     assert(w->wf == NULL);
-    assert(w->scenario.nodes <= SIM_NODES_MAX);
+    assert(w->node_slots <= SIM_NODES_MAX);
     struct sim_wf *wf = calloc(1, sizeof(*wf));
     w->wf = wf;
     if (wf == NULL) {
@@ -229,7 +229,7 @@ static void sim_wf_node_ping(struct sim_world *w, struct sim_node *n, const stru
 
 static void sim_wf_node_receive(struct sim_world *w, uint32_t node, struct sim_wf_msg *msg)
 {
-    assert(node < w->scenario.nodes);
+    assert(node < w->node_slots);
     assert(msg->kind != SIM_WF_MSG_ANSWER && msg->kind != SIM_WF_MSG_ASSIGN);
     struct sim_node *n = &w->nodes[node];
     bool from_worker = msg->kind == SIM_WF_MSG_REPORT;
@@ -604,23 +604,25 @@ void sim_wf_phase_end(struct sim_world *w)
 
 bool sim_wf_settled(const struct sim_world *w)
 {
-    const struct sim_wf *wf = w->wf;
+    struct sim_wf *wf = w->wf; /* the cache below is written through the world's pointer */
     if (!wf->enabled) {
         return true;
     }
-    for (uint32_t i = 0; i < wf->request_count; i++) {
-        if (!wf->requests[i].done) {
-            return false;
-        }
+    assert(wf->requests_done <= wf->request_count);
+    if (wf->requests_done < wf->request_count) {
+        return false; /* asked after every event of the liveness phase: O(1) until all answered */
     }
-    const struct wf_state *state = sim_wf_committed(w);
-    for (uint32_t i = 0; i < wf_state_run_count(state); i++) {
-        enum wf_workflow_state s = wf_state_run_at(state, i)->state;
-        if (!wf_workflow_state_terminal(s) && s != WF_WORKFLOW_PAUSED) {
-            return false;
+    uint64_t applied = replica_sm_applied_index(wf->reference);
+    if (applied != wf->settled_index || applied == 0) {
+        const struct wf_state *state = sim_wf_committed(w);
+        wf->settled_runs = true;
+        for (uint32_t i = 0; i < wf_state_run_count(state) && wf->settled_runs; i++) {
+            enum wf_workflow_state s = wf_state_run_at(state, i)->state;
+            wf->settled_runs = wf_workflow_state_terminal(s) || s == WF_WORKFLOW_PAUSED;
         }
+        wf->settled_index = applied;
     }
-    return true;
+    return wf->settled_runs;
 }
 
 void sim_wf_finish(struct sim_world *w)

@@ -198,6 +198,7 @@ struct sim_wf {
     struct wf_def *defs; /* owned; the scenario's definitions, loaded at setup */
 
     uint32_t request_count;
+    uint32_t requests_done; /* invariant: how many requests are done (<= request_count) */
     struct sim_wf_request requests[SIM_WF_INSTANCES_MAX + SIM_WF_CONTROLS_MAX];
     struct sim_wf_worker workers[SIM_WF_WORKERS_MAX];
     struct sim_wf_node nodes[SIM_NODES_MAX];
@@ -221,6 +222,10 @@ struct sim_wf {
     bool log_committed; /* print the reference's lines (else the lines of options.log_nodes) */
 
     bool settle_armed; /* the faulty phase is over: the settle deadline is pending */
+    /* sim_wf_settled's scan of the committed runs, as of the reference's applied index
+     * settled_index (the runs change only when the reference applies): not state, a cache. */
+    uint64_t settled_index;
+    bool settled_runs;
     struct sim_wf_stats stats;
 };
 

@@ -16,7 +16,7 @@ static struct sim_wf_worker *sim_wf_worker(struct sim_world *w, uint32_t id)
 
 static uint32_t sim_wf_worker_random_node(struct sim_world *w)
 {
-    return (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_WORKFLOW, w->scenario.nodes);
+    return (uint32_t)sim_choose(&w->chooser, SIM_CONCERN_WORKFLOW, w->node_slots);
 }
 
 void sim_wf_workers_start(struct sim_world *w)
@@ -41,7 +41,7 @@ void sim_wf_worker_ping(struct sim_world *w, uint32_t id, uint32_t incarnation)
     }
     bool frozen = wk->job_count > 0 && wk->jobs[0].action == SIM_WF_ACT_LATE;
     if (wk->ping_unanswered && !frozen) {
-        wk->target = (wk->target + 1) % w->scenario.nodes;
+        wk->target = (wk->target + 1) % w->node_slots;
     }
     struct sim_wf_msg *msg = frozen ? NULL : sim_wf_msg_alloc(w, SIM_WF_MSG_PING);
     if (msg != NULL) {
@@ -61,7 +61,7 @@ static void sim_wf_ping_answer(struct sim_world *w, struct sim_wf_worker *wk,
     }
     if (msg->answer == SIM_WF_ANSWER_APPLIED) {
         wk->ping_unanswered = false;
-    } else if (msg->hint >= 1 && msg->hint <= w->scenario.nodes) {
+    } else if (msg->hint >= 1 && msg->hint <= w->node_slots) {
         wk->target = msg->hint - 1;
         wk->ping_unanswered = false;
     }
@@ -151,7 +151,7 @@ void sim_wf_report_timeout(struct sim_world *w, uint32_t id, uint32_t seq)
         sim_world_note(w, "w%" PRIu32 ": report timer lapsed (answered or sent again)", id);
         return;
     }
-    wk->target = (wk->target + 1) % w->scenario.nodes;
+    wk->target = (wk->target + 1) % w->node_slots;
     sim_world_note(w, "w%" PRIu32 ": no answer to its %s of %s attempt %" PRIu32 ", to n%" PRIu32,
                    id, wf_command_type_name(report->command.type), report->command.workflow_id,
                    report->command.attempt, wk->target + 1);
@@ -182,7 +182,7 @@ static void sim_wf_worker_answer(struct sim_world *w, const struct sim_wf_msg *m
         sim_wf_report_remove(wk, report);
         return;
     case SIM_WF_ANSWER_REDIRECT:
-        if (msg->hint >= 1 && msg->hint <= w->scenario.nodes && msg->hint - 1 != wk->target) {
+        if (msg->hint >= 1 && msg->hint <= w->node_slots && msg->hint - 1 != wk->target) {
             sim_world_note(w, "w%" PRIu32 ": redirected to n%" PRIu32, wk->id, msg->hint);
             wk->target = msg->hint - 1;
             sim_wf_report_send(w, wk, report);

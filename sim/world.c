@@ -33,7 +33,11 @@ static const char *const sim_event_kind_names[SIM_EV_KIND_COUNT] = {
     [SIM_EV_LIVENESS_PROBE] = "probe",
     [SIM_EV_LIVENESS_DEADLINE] = "deadline",
     [SIM_EV_WF] = "workflow",
+    [SIM_EV_MEMBERSHIP] = "membership",
 };
+
+_Static_assert(SIM_SCENARIO_SLOTS_MAX <= SIM_NODES_MAX, "every scenario slot is a world node");
+_Static_assert(SIM_SCENARIO_SLOTS_MAX <= SIM_CHECK_NODES_MAX, "every slot is checked");
 
 const char *sim_event_kind_name(enum sim_event_kind kind)
 {
@@ -101,18 +105,44 @@ void sim_world_fail(struct sim_world *w, const char *format, ...)
     va_end(args);
 }
 
+/* Starts one more note in the current event's record: the separator after an earlier note
+ * (truncated to the room left). Returns where the new text goes. */
+static size_t sim_world_note_open(struct sim_world *w)
+{
+    char *note = w->current.note;
+    size_t size = sizeof(w->current.note);
+    size_t used = strnlen(note, size);
+    assert(used < size);
+    if (used > 0) {
+        static const char separator[] = "; ";
+        size_t room = size - 1 - used;
+        size_t n = room < sizeof(separator) - 1 ? room : sizeof(separator) - 1;
+        memcpy(note + used, separator, n);
+        used += n;
+        note[used] = '\0';
+    }
+    return used;
+}
+
 /* A note about the current event (a leader elected, a fault injected): logged, and appended to
- * the event's text in the recent-events record. */
+ * the event's text in the recent-events record. Formatted once, straight into the record. */
 void sim_world_note(struct sim_world *w, const char *format, ...)
 {
-    char note[160];
+    size_t used = sim_world_note_open(w);
     va_list args;
     va_start(args, format);
-    vsnprintf(note, sizeof(note), format, args);
+    vsnprintf(w->current.note + used, sizeof(w->current.note) - used, format, args);
     va_end(args);
-    size_t used = strlen(w->current.note);
-    snprintf(w->current.note + used, sizeof(w->current.note) - used, "%s%s", used ? "; " : "",
-             note);
+}
+
+void sim_world_note_text(struct sim_world *w, const char *text, size_t len)
+{
+    assert(text != NULL || len == 0);
+    size_t used = sim_world_note_open(w);
+    size_t room = sizeof(w->current.note) - 1 - used;
+    size_t n = len < room ? len : room;
+    memcpy(w->current.note + used, text, n);
+    w->current.note[used + n] = '\0';
 }
 
 static int sim_world_logged(const struct sim_world *w, const struct sim_event *e)
@@ -176,7 +206,7 @@ static void sim_world_trace(struct sim_world *w, const struct sim_event *e)
 {
     uint64_t words[5] = { e->time_us, ((uint64_t)e->kind << 32) | ((uint64_t)e->node << 16), e->arg,
                           0, 0 };
-    if (e->node < w->scenario.nodes &&
+    if (e->node < w->node_slots &&
         (e->kind == SIM_EV_TICK || e->kind == SIM_EV_DELIVER || e->kind == SIM_EV_SYNC_DONE)) {
         const struct sim_node *n = &w->nodes[e->node];
         words[3] = n->replica != NULL ? raft_node_commit_index(replica_raft(n->replica)) : 0;
@@ -184,8 +214,13 @@ static void sim_world_trace(struct sim_world *w, const struct sim_event *e)
     }
     w->trace_hash = hash_fold_bytes(w->trace_hash, words, sizeof(words));
     int logged = sim_world_logged(w, e);
-    if (e->kind == SIM_EV_TICK && w->current.note[0] == '\0' && !logged) {
-        return; /* plain ticks are not worth a slot among the recent events */
+    int quiet =
+        (e->kind == SIM_EV_TICK || e->kind == SIM_EV_MEMBERSHIP) && w->current.note[0] == '\0';
+    if (quiet && e->kind == SIM_EV_MEMBERSHIP && w->options.log_kinds == 0) {
+        logged = 0; /* a membership poll that did nothing: logged only when asked for */
+    }
+    if (quiet && !logged) {
+        return; /* plain ticks and polls are not worth a slot among the recent events */
     }
     w->recent[w->recent_next] = w->current;
     w->recent_next = (w->recent_next + 1) % SIM_TRACE_RECENT;
@@ -230,10 +265,11 @@ static void sim_world_phase_end(struct sim_world *w)
     for (uint32_t i = 0; i < SIM_ACTIVE_FAULTS_MAX; i++) {
         w->faults[i].used = 0;
     }
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+    sim_membership_phase_end(w);
+    for (uint32_t i = 0; i < w->node_slots; i++) {
         struct sim_node *n = &w->nodes[i];
         sim_node_set_disk_faults(w, n, 0);
-        if (!n->up && !n->dead) {
+        if (!n->up && !n->dead && n->member) {
             w->stats.restarts++;
             sim_node_start(w, n);
         } else if (n->paused) {
@@ -289,11 +325,14 @@ static void sim_world_deadline(struct sim_world *w)
     }
     char nodes[512];
     size_t used = 0;
-    for (uint32_t i = 0; i < w->scenario.nodes && used < sizeof(nodes); i++) {
+    for (uint32_t i = 0; i < w->node_slots && used < sizeof(nodes); i++) {
         const struct sim_node *n = &w->nodes[i];
+        const char *state = !n->up ? (n->dead     ? "dead"
+                                      : n->member ? "down"
+                                                  : "not a member")
+                                   : raft_role_name(n->role);
         int len = snprintf(nodes + used, sizeof(nodes) - used, "%sn%u %s term %" PRIu64,
-                           i ? ", " : "", i + 1,
-                           !n->up ? (n->dead ? "dead" : "down") : raft_role_name(n->role), n->term);
+                           i ? ", " : "", i + 1, state, n->term);
         used += len > 0 ? (size_t)len : 0;
     }
     int leader = sim_world_leader(w);
@@ -370,6 +409,9 @@ static void sim_world_dispatch(struct sim_world *w, const struct sim_event *e)
     case SIM_EV_WF:
         sim_wf_event(w, e->arg, e->node);
         return;
+    case SIM_EV_MEMBERSHIP:
+        sim_membership_event(w, e->arg);
+        return;
     case SIM_EV_KIND_COUNT:
         break;
     }
@@ -396,6 +438,23 @@ static uint32_t sim_world_log_entries(const struct sim_scenario *s)
         entries *= 2;
     }
     return entries;
+}
+
+/* [slow] count: that many of the initial nodes, chosen per seed, get a slow disk and network. */
+static uint32_t sim_world_slow_nodes(struct sim_world *w)
+{
+    uint32_t mask = 0;
+    uint32_t n = w->scenario.nodes;
+    for (uint32_t k = 0; k < w->scenario.slow_nodes && k < n; k++) {
+        uint64_t pick = sim_choose(&w->chooser, SIM_CONCERN_SLOW, n - k);
+        for (uint32_t i = 0; i < n; i++) { /* the pick-th node not slow yet */
+            if (!((mask >> i) & 1u) && pick-- == 0) {
+                mask |= 1u << i;
+                break;
+            }
+        }
+    }
+    return mask;
 }
 
 static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
@@ -426,19 +485,29 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
         sim_scenario_swarm(&w->scenario, &w->chooser, w->swarm_summary, sizeof(w->swarm_summary));
     }
     w->log_entries_max = sim_world_log_entries(&w->scenario);
+    w->node_slots = sim_scenario_slots(&w->scenario);
+    w->slow_mask = sim_world_slow_nodes(w);
     struct sim_net_config net = {
         .latency = w->scenario.latency,
         .drop_probability = w->scenario.drop,
         .duplicate_probability = w->scenario.duplicate,
         .corrupt_probability = w->scenario.corrupt,
+        .slow_latency = w->scenario.slow_latency,
+        .slow_mask = w->slow_mask,
     };
     if (sim_queue_init(&w->queue, SIM_QUEUE_CAPACITY) != 0 ||
-        sim_net_init(&w->net, w->scenario.nodes, &net, SIM_EV_DELIVER) != 0 ||
-        sim_check_init(&w->checker, w->scenario.nodes) != 0) {
+        sim_net_init(&w->net, w->node_slots, &net, SIM_EV_DELIVER) != 0 ||
+        sim_check_init(&w->checker, w->node_slots) != 0) {
         sim_world_fail(w, "out of memory setting up the world");
         return -1;
     }
+    struct raft_membership bootstrap = { .voter_count = w->scenario.nodes };
     for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+        bootstrap.voters[i] = i + 1;
+    }
+    sim_check_config_init(&w->config_check, w->node_slots, &bootstrap);
+    sim_check_snapshot_init(&w->snapshot_check, w->node_slots);
+    for (uint32_t i = 0; i < w->node_slots; i++) {
         if (sim_node_init(w, &w->nodes[i], i) != 0) {
             sim_world_fail(w, "out of memory for node %u's disk", i + 1);
             return -1;
@@ -447,7 +516,8 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
     if (sim_wf_setup(w) != 0) {
         return -1;
     }
-    for (uint32_t i = 0; i < w->scenario.nodes; i++) {
+    for (uint32_t i = 0; i < w->scenario.nodes; i++) { /* spares start when they are added */
+        w->nodes[i].member = 1;
         if (sim_node_start(w, &w->nodes[i]) != 0 || !w->nodes[i].up) {
             sim_world_fail(w, "cannot start node %u on its empty disk", i + 1);
             return -1;
@@ -460,6 +530,7 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
     }
     sim_clients_start(w);
     sim_faults_start(w);
+    sim_membership_start(w);
     sim_world_push(w, w->scenario.duration_us, SIM_EV_PHASE_END, 0, 0);
     return 0;
 }
@@ -467,7 +538,7 @@ static int sim_world_setup(struct sim_world *w, const struct sim_run_options *o)
 static void sim_world_teardown(struct sim_world *w)
 {
     sim_wf_teardown(w);
-    for (uint32_t i = 0; i < SIM_NODES_MAX; i++) {
+    for (uint32_t i = 0; i < w->node_slots; i++) { /* the slots beyond were never set up */
         sim_node_deinit(&w->nodes[i]);
     }
     sim_check_deinit(&w->checker);
@@ -549,6 +620,15 @@ static void sim_world_counters(const struct sim_world *w, struct report_run *r)
     report_run_count(r, "disk.dead_nodes", s->dead_nodes);
     report_run_count(r, "snapshots", s->snapshots);
     report_run_count(r, "snapshot.restores", s->snapshot_restores);
+    report_run_count(r, "snapshot.installs", s->snapshot_installs);
+    report_run_count(r, "snapshot.chunks", s->snapshot_chunks);
+    report_run_count(r, "reads.index", w->reads.requested);
+    report_run_count(r, "reads.served", w->reads.served);
+    report_run_count(r, "reads.not_leader", w->reads.not_leader);
+    report_run_count(r, "reads.refused", w->reads.refused);
+    report_run_count(r, "reads.wait_us",
+                     w->reads.served ? w->reads.waited_us / w->reads.served : 0);
+    sim_membership_counters(w, r);
     report_run_count(r, "client.ops", s->client_ops);
     report_run_count(r, "client.ok", s->client_ok);
     report_run_count(r, "client.fail", s->client_fail);
@@ -584,6 +664,9 @@ static void sim_world_repro(const struct sim_world *w, struct report_run *r)
         { RAFT_BUG_DOUBLE_VOTE, 0, "double-vote" },
         { RAFT_BUG_COMMIT_PREVIOUS_TERM, 0, "commit-previous-term" },
         { RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0, "snapshot-truncates-newer-log" },
+        { RAFT_BUG_READ_WITHOUT_QUORUM, 0, "read-without-quorum" },
+        { RAFT_BUG_READ_BEFORE_NOOP_COMMIT, 0, "read-before-noop-commit" },
+        { RAFT_BUG_UNSAFE_CONFIG_CHANGE, 0, "unsafe-config-change" },
         { SIM_BUG_ACK_BEFORE_SYNC, 1, "ack-before-sync" },
         { SIM_BUG_STALE_READ, 1, "stale-read" },
         { SIM_BUG_WF_LEDGER_BYPASS, 1, "wf-ledger-bypass" },

@@ -5,11 +5,15 @@
 #include "core/raft.h"
 #include "reports/report.h"
 #include "sim/check.h"
+#include "sim/check_config.h"
+#include "sim/check_snapshot.h"
 #include "sim/chooser.h"
 #include "sim/net.h"
 #include "sim/queue.h"
 #include "sim/scenario.h"
 #include "sim/hist.h"
+#include "sim/membership.h"
+#include "sim/reads.h"
 #include "sim/replica.h"
 #include "sim/sim_fs.h"
 #include "sim/wf_world.h"
@@ -50,6 +54,7 @@ enum sim_event_kind {
     SIM_EV_LIVENESS_PROBE,  /* liveness phase: propose the marker to a leader, if any */
     SIM_EV_LIVENESS_DEADLINE,
     SIM_EV_WF, /* the workflow plane: submitters, workers, their messages (sim/wf_world.h) */
+    SIM_EV_MEMBERSHIP, /* membership driver: poll, random change or transfer (arg: which) */
     SIM_EV_KIND_COUNT,
 };
 
@@ -85,6 +90,8 @@ struct sim_node {
     int up;
     int paused;
     int dead;        /* its storage could not be recovered: it stays down */
+    int member;      /* runs by design: an initial node or one added, not yet removed (spares
+                        and stopped nodes: 0; only members restart) */
     int disk_faults; /* in the fault atlas: this node's disk may get errors and bit flips */
     uint32_t incarnation;
     struct sim_fs *fs;       /* its disk: survives crashes */
@@ -99,6 +106,8 @@ struct sim_node {
 
     struct sim_proposal proposals[SIM_NODE_PROPOSALS_MAX];
     uint32_t proposal_count;
+
+    struct sim_reads reads; /* ReadIndex reads waiting on this incarnation */
 
     int was_leader; /* role and term of the last update, for the checker */
     enum raft_role role;
@@ -201,6 +210,8 @@ struct sim_stats {
     uint64_t torn_crashes;      /* crashes that landed inside a group commit */
     uint64_t snapshots;         /* snapshots persisted (own or installed) */
     uint64_t snapshot_restores; /* state machines replaced by a snapshot */
+    uint64_t snapshot_installs; /* snapshots received from a leader (InstallSnapshot) */
+    uint64_t snapshot_chunks;   /* InstallSnapshot chunks sent */
     uint64_t bit_flips;
     uint64_t dead_nodes;
     uint64_t applied_entries;
@@ -241,10 +252,16 @@ struct sim_world {
     struct sim_queue queue;
     struct sim_net net;
     struct sim_checker checker;
+    uint32_t node_slots; /* scenario nodes + spares; nodes[node_slots..] are unused */
+    uint32_t slow_mask;  /* bit per slot: [slow] nodes */
     struct sim_node nodes[SIM_NODES_MAX];
     struct sim_client clients[SIM_CLIENTS_MAX];
     struct sim_active_fault faults[SIM_ACTIVE_FAULTS_MAX];
-    struct sim_wf *wf;   /* the workflow plane (owned; inert without [workflows] submit) */
+    struct sim_wf *wf; /* the workflow plane (owned; inert without [workflows] submit) */
+    struct sim_membership membership;         /* changes, stops, transfers */
+    struct sim_check_config config_check;     /* quorum_overlap, removed_leader_steps_down */
+    struct sim_check_snapshot snapshot_check; /* snapshot_monotonic */
+    struct sim_read_stats reads;
     struct hist history; /* every client operation, checked for linearizability at the end */
     int history_full;    /* more operations than SIM_HISTORY_OPS_MAX: the rest is not recorded */
 
@@ -280,19 +297,33 @@ const char *sim_event_kind_name(enum sim_event_kind kind);
 int sim_event_kinds_parse(const char *text, uint32_t *mask);
 
 /* Internal: shared by world.c, node.c, client.c and faults.c. */
+
+/* Writes the name of workload key `key` ("k<key>", what clients put and get) into `out` (at least
+ * SIM_KEY_NAME_BYTES) and returns its length. As snprintf would, without its cost per operation. */
+#define SIM_KEY_NAME_BYTES 16u
+size_t sim_key_name(uint32_t key, char *out);
+/* Appends the decimal digits of `value` at `out` (room for 20) and returns how many. */
+size_t sim_format_u64(uint64_t value, char *out);
 int sim_world_push(struct sim_world *world, uint64_t time_us, enum sim_event_kind kind,
                    uint32_t node, uint64_t arg);
 void sim_world_fail(struct sim_world *world, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 void sim_world_note(struct sim_world *world, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+/* sim_world_note of `len` bytes of text, unformatted (for notes made on every operation). */
+void sim_world_note_text(struct sim_world *world, const char *text, size_t len);
 
 /* The replica configuration of a node (the same state-machine limits on every node). */
 void sim_node_config(struct sim_world *world, struct sim_node *node, struct replica_config *config);
+/* `node` must be all zero (the world is calloc'd); deinit releases the replica and the disk. */
 int sim_node_init(struct sim_world *world, struct sim_node *node, uint32_t index);
 void sim_node_deinit(struct sim_node *node);
 int sim_node_start(struct sim_world *world, struct sim_node *node);
 void sim_node_crash(struct sim_world *world, struct sim_node *node);
+/* A removed node's process ends (not a fault: its disk is kept, it does not restart). */
+void sim_node_stop(struct sim_world *world, struct sim_node *node);
+/* A storage failure or a failed replica: crash now, restart later. */
+void sim_node_failed(struct sim_world *world, struct sim_node *node, const char *why);
 void sim_node_set_disk_faults(struct sim_world *world, struct sim_node *node, int on);
 void sim_node_pause(struct sim_world *world, struct sim_node *node);
 void sim_node_resume(struct sim_world *world, struct sim_node *node);
@@ -334,6 +365,9 @@ void sim_faults_heal_all(struct sim_world *world);
 void sim_faults_restart_later(struct sim_world *world, uint32_t node);
 /* The fault atlas: which nodes' disks may be damaged (at most corrupt_replicas_max). */
 void sim_faults_atlas(struct sim_world *world);
+/* An exponential interval with mean `mean_us` drawn under `concern` (Poisson arrivals);
+ * UINT64_MAX (the calm choice of a shrunk schedule) means no further arrival. */
+uint64_t sim_faults_interval(struct sim_world *world, enum sim_concern concern, uint64_t mean_us);
 /* The current leader's index (an up node whose role is leader with the highest term), or -1. */
 int sim_world_leader(const struct sim_world *world);
 

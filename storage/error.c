@@ -12,8 +12,16 @@ void storage_error_clear(struct storage_error *err)
     if (err == NULL) {
         return;
     }
-    memset(err, 0, sizeof(*err));
+    /* Field by field: it runs before every append and save, and the struct is two paths and a
+     * message long; empty strings are what "no error" means. */
+    err->status = STORAGE_OK;
+    err->fs.status = FS_OK;
+    err->fs.sys_errno = 0;
+    err->fs.op = NULL;
+    err->fs.path[0] = '\0';
+    err->path[0] = '\0';
     err->offset = STORAGE_OFFSET_NONE;
+    err->message[0] = '\0';
 }
 
 int storage_error_set(struct storage_error *err, int status, const char *path, uint64_t offset,

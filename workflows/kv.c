@@ -346,12 +346,12 @@ static int apply_in_session(struct kv *kv, uint64_t index, const struct kv_comma
     if (command->seq < session->last_seq) {
         struct kv_result result = result_for(command, index, KV_STATUS_SESSION_STALE);
         emit(kv, &result, out);
-        session->last_used_index = index;
+        kv_session_touch(&kv->state.sessions, session, index);
         return 0;
     }
     if (command->seq == session->last_seq) {
         emit_remembered(kv, session, out);
-        session->last_used_index = index;
+        kv_session_touch(&kv->state.sessions, session, index);
         return 0;
     }
     if (kv_session_reserve_result(session, result_bytes_bound(kv, command)) != 0) {
@@ -363,7 +363,8 @@ static int apply_in_session(struct kv *kv, uint64_t index, const struct kv_comma
         return rc;
     }
     emit(kv, &result, out);
-    kv_session_answer(session, command->seq, index, out->result_bytes, out->result_len);
+    kv_session_answer(&kv->state.sessions, session, command->seq, index, out->result_bytes,
+                      out->result_len);
     return 0;
 }
 

@@ -125,16 +125,19 @@ uint32_t kv_session_count(const struct kv *kv);
 const struct kv_limits *kv_limits_of(const struct kv *kv);
 
 /*
- * XXH3-64 of the canonical logical state: keys in ascending byte order with their values, then
- * sessions in ascending id order with their last seq, last-used index and remembered result. It
- * does not depend on the hash table's layout or on insertion history, and it excludes the applied
- * index (compare replicas at the same applied index). A restored snapshot hashes like the
- * original. Cost: O(bytes stored) while the set of keys is unchanged since the previous call
- * (overwrites keep the cached key order), plus an O(n log n) re-sort after inserts or deletes; no
- * allocation. It refreshes the store's cached order: do not call it concurrently with anything
- * else on the same store.
+ * XXH3-64 of the logical state: the number of keys, the sum (mod 2^64) of one XXH3-64 per
+ * (key, value) pair, the number of sessions and the sum of one XXH3-64 per session (client id,
+ * last seq, last-used index, remembered result). Sums do not depend on order, so the hash does not
+ * depend on the hash table's layout or on insertion history; it excludes the applied index
+ * (compare replicas at the same applied index). A restored snapshot hashes like the original.
+ * Cost: O(1), no allocation: kv_apply and kv_restore keep the per-item hashes and their sums up
+ * to date (O(1) per changed key or session), so the state can be hashed after every entry.
  */
 uint64_t kv_hash(const struct kv *kv);
+
+/* kv_hash computed from scratch, from every stored byte (O(state)): what kv_hash must equal.
+ * For tests and assertions (kv_snapshot_write checks it). */
+uint64_t kv_hash_recompute(const struct kv *kv);
 
 /*
  * Snapshot format, version 1 (little-endian):
@@ -143,8 +146,8 @@ uint64_t kv_hash(const struct kv *kv);
  *   u32 session_count, then per session in ascending id order:
  *       u64 client_id, u64 last_seq, u64 last_used_index, u32 result_len, result bytes
  *   u64 XXH3-64 of every byte before it (seed KV_SNAPSHOT_SEED)
- * The body between applied_index and the checksum is exactly the stream kv_hash digests, so equal
- * states produce byte-identical snapshots.
+ * The order is canonical (keys ascending by bytes, sessions by id), so equal states produce
+ * byte-identical snapshots.
  */
 #define KV_SNAPSHOT_SEED 0x4b56534e41505331ull /* "KVSNAPS1" */
 

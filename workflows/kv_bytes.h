@@ -15,10 +15,9 @@
 /*
  * Internal to workflows/kv_*. A reader never reads past `len`: every read returns false (and
  * leaves the cursor where it was) when fewer bytes remain than asked for, so decoding untrusted
- * bytes cannot overrun. A writer counts every byte; it stores them only when `buf` is set and
- * feeds them to `hash` when that is set, so one serializer computes a size, writes bytes, or
- * hashes the same canonical stream. The little-endian conversion and the block hasher are the
- * ones the workflow engine's formats use (workflows/wf_bytes.h).
+ * bytes cannot overrun. A writer counts every byte and stores them only when `buf` is set, so
+ * one serializer computes a size or writes the bytes. The little-endian conversion is the one
+ * the workflow engine's formats use (workflows/wf_bytes.h).
  */
 struct kv_reader {
     const uint8_t *bytes; /* borrowed; may be NULL only when len == 0 */
@@ -27,10 +26,9 @@ struct kv_reader {
 };
 
 struct kv_writer {
-    uint8_t *buf;           /* NULL: count (and hash) only */
-    size_t cap;             /* invariant: len <= cap whenever buf != NULL */
-    size_t len;             /* bytes written (or counted) so far */
-    struct wf_hasher *hash; /* NULL: do not hash */
+    uint8_t *buf; /* NULL: count only */
+    size_t cap;   /* invariant: len <= cap whenever buf != NULL */
+    size_t len;   /* bytes written (or counted) so far */
 };
 
 /* Fills `error` (when non-NULL) with a printf-formatted reason and returns false. */
@@ -104,9 +102,6 @@ static inline void kv_write_bytes(struct kv_writer *writer, const void *data, si
     if (writer->buf != NULL) {
         assert(n <= writer->cap - writer->len);
         memcpy(writer->buf + writer->len, data, n);
-    }
-    if (writer->hash != NULL) {
-        wf_hasher_update(writer->hash, data, n);
     }
     writer->len += n;
 }

@@ -26,7 +26,7 @@ struct kv {
 int kv_state_init(struct kv_state *state, uint32_t sessions_max);
 void kv_state_free(struct kv_state *state);
 
-/* Writes the canonical body (keys, then sessions) that both snapshots and kv_hash use. */
+/* Writes the canonical body (keys in byte order, then sessions in id order) of a snapshot. */
 void kv_state_write_body(const struct kv_state *state, struct kv_writer *writer);
 
 #endif

@@ -1,11 +1,47 @@
 /* Client session table: sorted by id, binary-searched, least recently used evicted when full. */
 #include "workflows/kv_session.h"
 
+#include "core/bytes.h"
+#include "core/hash.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SESSIONS_CAP_MIN 8u
+#define SESSIONS_CAP_MIN  8u
+#define SESSION_HASH_SEED 0x4b5653455353ull /* "KVSESS": the state hash's per-session domain */
+
+uint64_t kv_session_hash(const struct kv_session *session)
+{
+    assert(session != NULL);
+    assert(session->result != NULL || session->result_len == 0);
+    uint8_t fields[28];
+    bytes_put_u64(fields, session->client_id);
+    bytes_put_u64(fields + 8, session->last_seq);
+    bytes_put_u64(fields + 16, session->last_used_index);
+    bytes_put_u32(fields + 24, session->result_len);
+    uint64_t h = hash_bytes(fields, sizeof(fields), SESSION_HASH_SEED);
+    return hash_bytes(session->result, session->result_len, h);
+}
+
+uint64_t kv_sessions_hash_sum_recompute(const struct kv_sessions *sessions)
+{
+    assert(sessions != NULL);
+    assert(sessions->count <= sessions->cap);
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < sessions->count; i++) {
+        sum += kv_session_hash(&sessions->items[i]);
+    }
+    return sum;
+}
+
+/* After any change to `session`'s fields: its cached hash and the table's sum follow. */
+static void rehash(struct kv_sessions *sessions, struct kv_session *session)
+{
+    sessions->hash_sum -= session->hash;
+    session->hash = kv_session_hash(session);
+    sessions->hash_sum += session->hash;
+}
 
 void kv_sessions_init(struct kv_sessions *sessions, uint32_t max)
 {
@@ -78,6 +114,7 @@ static void evict_least_recently_used(struct kv_sessions *sessions)
             victim = i;
         }
     }
+    sessions->hash_sum -= sessions->items[victim].hash;
     free(sessions->items[victim].result);
     memmove(&sessions->items[victim], &sessions->items[victim + 1],
             (size_t)(sessions->count - victim - 1) * sizeof(*sessions->items));
@@ -99,6 +136,8 @@ struct kv_session *kv_sessions_open(struct kv_sessions *sessions, uint64_t clien
     memset(session, 0, sizeof(*session));
     session->client_id = client_id;
     session->last_used_index = index;
+    session->hash = kv_session_hash(session);
+    sessions->hash_sum += session->hash;
     return session;
 }
 
@@ -118,9 +157,10 @@ int kv_session_reserve_result(struct kv_session *session, size_t len)
     return 0;
 }
 
-void kv_session_answer(struct kv_session *session, uint64_t seq, uint64_t index,
-                       const uint8_t *result, size_t len)
+void kv_session_answer(struct kv_sessions *sessions, struct kv_session *session, uint64_t seq,
+                       uint64_t index, const uint8_t *result, size_t len)
 {
+    assert(sessions != NULL);
     assert(session != NULL);
     assert(seq > session->last_seq);
     assert(index > session->last_used_index);
@@ -129,4 +169,27 @@ void kv_session_answer(struct kv_session *session, uint64_t seq, uint64_t index,
     session->result_len = (uint32_t)len;
     session->last_seq = seq;
     session->last_used_index = index;
+    rehash(sessions, session);
+}
+
+void kv_session_touch(struct kv_sessions *sessions, struct kv_session *session, uint64_t index)
+{
+    assert(sessions != NULL);
+    assert(session != NULL);
+    assert(index > session->last_used_index);
+    session->last_used_index = index;
+    rehash(sessions, session);
+}
+
+void kv_session_restore_answer(struct kv_sessions *sessions, struct kv_session *session,
+                               uint64_t seq, const uint8_t *result, size_t len)
+{
+    assert(sessions != NULL);
+    assert(session != NULL);
+    assert(session->last_seq == 0 && seq > 0);
+    assert(len > 0 && len <= session->result_cap);
+    memcpy(session->result, result, len);
+    session->result_len = (uint32_t)len;
+    session->last_seq = seq;
+    rehash(sessions, session);
 }

@@ -10,6 +10,10 @@
  * indexes of register entries, which only grow, so a new session is always appended; eviction of
  * the least recently used session (smallest last_used_index; indexes are unique, so there are no
  * ties) shifts the tail down. Lookup is a binary search.
+ *
+ * Each session caches the hash of its fields and the table keeps their sum (mod 2^64), so kv_hash
+ * folds the sessions in O(1). Every change to a session goes through a function here (open, evict,
+ * answer, touch, restore), which updates both in O(1).
  */
 struct kv_session {
     uint64_t client_id;       /* invariant: >= 1, the index of the register entry */
@@ -18,14 +22,23 @@ struct kv_session {
     uint8_t *result;          /* encoded result of last_seq (owned); NULL iff result_len == 0 */
     uint32_t result_len;      /* invariant: result_len == 0 iff last_seq == 0 */
     uint32_t result_cap;
+    uint64_t hash; /* invariant: kv_session_hash(this session's fields) */
 };
 
 struct kv_sessions {
     struct kv_session *items; /* ascending client_id */
     uint32_t count;           /* invariant: count <= cap <= max */
     uint32_t cap;
-    uint32_t max; /* kv_limits.sessions_max */
+    uint32_t max;      /* kv_limits.sessions_max */
+    uint64_t hash_sum; /* invariant: sum mod 2^64 of items[0..count).hash */
 };
+
+/* XXH3-64 of a session's logical fields: client_id, last_seq, last_used_index, the result. */
+uint64_t kv_session_hash(const struct kv_session *session);
+
+/* The sum of kv_session_hash over every session, recomputed from the fields (not from the cached
+ * hashes nor from hash_sum): what hash_sum must equal. O(sessions). Tests and asserts. */
+uint64_t kv_sessions_hash_sum_recompute(const struct kv_sessions *sessions);
 
 void kv_sessions_init(struct kv_sessions *sessions, uint32_t max);
 void kv_sessions_free(struct kv_sessions *sessions);
@@ -47,7 +60,15 @@ struct kv_session *kv_sessions_open(struct kv_sessions *sessions, uint64_t clien
 int kv_session_reserve_result(struct kv_session *session, size_t len);
 
 /* Remembers `result` (len bytes, room reserved) as the answer to `seq`, given at `index`. */
-void kv_session_answer(struct kv_session *session, uint64_t seq, uint64_t index,
-                       const uint8_t *result, size_t len);
+void kv_session_answer(struct kv_sessions *sessions, struct kv_session *session, uint64_t seq,
+                       uint64_t index, const uint8_t *result, size_t len);
+
+/* Records that `session` was used at `index` without a new answer (a stale or repeated seq). */
+void kv_session_touch(struct kv_sessions *sessions, struct kv_session *session, uint64_t index);
+
+/* Restore only: sets the remembered answer of a session just opened (room reserved), keeping its
+ * last used index. */
+void kv_session_restore_answer(struct kv_sessions *sessions, struct kv_session *session,
+                               uint64_t seq, const uint8_t *result, size_t len);
 
 #endif

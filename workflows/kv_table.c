@@ -10,11 +10,18 @@
 
 #define TABLE_SLOTS_MIN 16u
 #define TABLE_SLOTS_MAX (1u << 31)
-#define KEY_HASH_SEED   0x4b564b4559ull /* "KVKEY": the table's own hash domain */
+#define KEY_HASH_SEED   0x4b564b4559ull   /* "KVKEY": the table's own hash domain */
+#define PAIR_HASH_SEED  0x4b5650414952ull /* "KVPAIR": the state hash's per-pair domain */
 
 uint64_t kv_key_hash(const void *key, size_t key_len)
 {
     return hash_bytes(key, key_len, KEY_HASH_SEED);
+}
+
+uint64_t kv_pair_hash(uint64_t key_hash, const uint8_t *value, size_t value_len)
+{
+    assert(value != NULL || value_len == 0);
+    return hash_bytes(value, value_len, key_hash ^ PAIR_HASH_SEED);
 }
 
 int kv_key_compare(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
@@ -39,6 +46,7 @@ struct kv_entry *kv_entry_new(const uint8_t *key, uint32_t key_len, const uint8_
         return NULL;
     }
     entry->key_hash = kv_key_hash(key, key_len);
+    entry->pair_hash = kv_pair_hash(entry->key_hash, value, value_len);
     entry->key_len = key_len;
     entry->value_len = value_len;
     if (key_len > 0) {
@@ -201,6 +209,7 @@ void kv_table_insert(struct kv_table *table, struct kv_entry *entry)
     assert(table->order->cap >= table->count + 1);
     place(table->slots, table->slot_count, entry);
     table->count++;
+    table->hash_sum += entry->pair_hash;
     table->order->sorted = false;
 }
 
@@ -239,6 +248,7 @@ struct kv_entry *kv_table_replace(struct kv_table *table, struct kv_entry *old,
     assert(old->key_hash == replacement->key_hash);
     assert(old->key_len == replacement->key_len);
     table->slots[slot_of(table, old)] = replacement;
+    table->hash_sum += replacement->pair_hash - old->pair_hash;
     if (table->order->sorted) {
         table->order->entries[order_position(table, old)] = replacement;
     }
@@ -253,6 +263,7 @@ void kv_table_remove(struct kv_table *table, struct kv_entry *entry)
     uint32_t hole = slot_of(table, entry);
     table->slots[hole] = NULL;
     table->count--;
+    table->hash_sum -= entry->pair_hash;
     table->order->sorted = false;
     uint32_t next = hole;
     for (uint32_t probes = 0; probes < table->slot_count; probes++) {
@@ -269,6 +280,23 @@ void kv_table_remove(struct kv_table *table, struct kv_entry *entry)
             hole = next;
         }
     }
+}
+
+uint64_t kv_table_hash_sum_recompute(const struct kv_table *table)
+{
+    assert(table != NULL);
+    uint64_t sum = 0;
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < table->slot_count; i++) {
+        const struct kv_entry *entry = table->slots[i];
+        if (entry != NULL) {
+            uint64_t key_hash = kv_key_hash(kv_entry_key(entry), entry->key_len);
+            sum += kv_pair_hash(key_hash, kv_entry_value(entry), entry->value_len);
+            seen++;
+        }
+    }
+    assert(seen == table->count);
+    return sum;
 }
 
 static int compare_entries(const void *a, const void *b)

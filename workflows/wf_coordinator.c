@@ -156,24 +156,16 @@ void wf_coordinate(const struct wf_state *state, const struct wf_coord_input *in
     propose_starts(state, input, output);
 }
 
-/* True if worker `id` holds the open attempt of a task in `state`. */
-static bool wf_worker_busy_in_state(const struct wf_state *state, uint32_t id)
+/* Removes every `id` from ids[0, *count), keeping the others in order. */
+static void wf_workers_drop(uint32_t *ids, uint32_t *count, uint32_t id)
 {
-    for (uint32_t r = 0; r < wf_state_run_count(state); r++) {
-        const struct wf_run *run = wf_state_run_at(state, r);
-        for (uint32_t t = 0; t < run->def.task_count; t++) {
-            const struct wf_task_run *task = &run->tasks[t];
-            if (task->attempts == 0) {
-                continue;
-            }
-            assert(task->attempts <= WF_ATTEMPTS_MAX);
-            const struct wf_attempt *last = &task->attempt_log[task->attempts - 1];
-            if (last->outcome == WF_ATTEMPT_OPEN && last->worker_id == id) {
-                return true;
-            }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < *count; i++) {
+        if (ids[i] != id) {
+            ids[kept++] = ids[i];
         }
     }
-    return false;
+    *count = kept;
 }
 
 uint32_t wf_workers_idle(const struct wf_state *state, const struct wf_command *in_flight,
@@ -183,14 +175,28 @@ uint32_t wf_workers_idle(const struct wf_state *state, const struct wf_command *
     assert(state != NULL);
     assert(live != NULL || live_count == 0);
     assert(in_flight != NULL || in_flight_count == 0);
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < live_count; i++) {
-        bool busy = wf_worker_busy_in_state(state, live[i]);
-        for (uint32_t k = 0; k < in_flight_count && !busy; k++) {
-            busy = in_flight[k].type == WF_CMD_START_ATTEMPT && in_flight[k].worker_id == live[i];
+    /* One pass over the tasks: every worker holding an open attempt leaves the candidates. */
+    uint32_t count = live_count;
+    if (live_count > 0) {
+        memcpy(idle, live, (size_t)live_count * sizeof(*idle));
+    }
+    for (uint32_t r = 0; r < wf_state_run_count(state) && count > 0; r++) {
+        const struct wf_run *run = wf_state_run_at(state, r);
+        for (uint32_t t = 0; t < run->def.task_count; t++) {
+            const struct wf_task_run *task = &run->tasks[t];
+            if (task->attempts == 0) {
+                continue;
+            }
+            assert(task->attempts <= WF_ATTEMPTS_MAX);
+            const struct wf_attempt *last = &task->attempt_log[task->attempts - 1];
+            if (last->outcome == WF_ATTEMPT_OPEN) {
+                wf_workers_drop(idle, &count, last->worker_id);
+            }
         }
-        if (!busy) {
-            idle[count++] = live[i];
+    }
+    for (uint32_t k = 0; k < in_flight_count && count > 0; k++) {
+        if (in_flight[k].type == WF_CMD_START_ATTEMPT) {
+            wf_workers_drop(idle, &count, in_flight[k].worker_id);
         }
     }
     assert(count <= live_count);

@@ -428,6 +428,9 @@ void wf_inv_capture(const struct wf_state *state, struct wf_inv_view *view)
 /* Reachability over the workflow table (closure of its edges; 5 states, bounded loops). */
 static bool workflow_reachable(enum wf_workflow_state from, enum wf_workflow_state to)
 {
+    if (from == to) {
+        return true; /* almost every run between two entries: no closure to compute */
+    }
     bool reach[WF_WORKFLOW_STATE_COUNT][WF_WORKFLOW_STATE_COUNT];
     for (int a = 0; a < WF_WORKFLOW_STATE_COUNT; a++) {
         for (int b = 0; b < WF_WORKFLOW_STATE_COUNT; b++) {

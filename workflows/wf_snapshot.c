@@ -316,6 +316,8 @@ static bool decode_runs(struct wf_state *state, struct wf_reader *reader)
     }
     for (uint32_t i = 0; i < run_count; i++) {
         struct wf_run *run = &state->runs[i];
+        assert(i >= state->runs_dirty); /* restore clears first: the slot is zero */
+        state->runs_dirty = i + 1;      /* written from here on, even if decoding fails */
         if (!decode_run(state, reader, i, run)) {
             return false;
         }

@@ -53,7 +53,10 @@ void wf_state_clear(struct wf_state *state)
 {
     assert(state != NULL);
     assert(state->runs != NULL);
-    memset(state->runs, 0, state->config.workflows_max * sizeof(*state->runs));
+    assert(state->run_count <= state->runs_dirty);
+    assert(state->runs_dirty <= state->config.workflows_max);
+    memset(state->runs, 0, state->runs_dirty * sizeof(*state->runs)); /* the rest is zero */
+    state->runs_dirty = 0;
     memset(state->by_id, 0, state->config.workflows_max * sizeof(*state->by_id));
     memset(state->run_hash_valid, 0, state->config.workflows_max * sizeof(*state->run_hash_valid));
     state->applied_index = 0;

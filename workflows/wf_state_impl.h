@@ -13,6 +13,9 @@ struct wf_state {
     uint64_t clock_ms;      /* invariant: never decreases */
     uint32_t run_count;     /* invariant: <= config.workflows_max */
     struct wf_run *runs;    /* [workflows_max]; [0, run_count) in ascending submit_index */
+    uint32_t runs_dirty;    /* invariant: run_count <= runs_dirty, and runs[runs_dirty..] are all
+                               zero bytes (never written since the state was created or cleared):
+                               a submit finds its slot zeroed, a clear zeroes only what was used */
     uint16_t *by_id;        /* [workflows_max]; run slots sorted by workflow id, for lookup */
     /* Not state: a cache of each run's hash (wf_state_hash folds them). Every command changes at
      * most the run it names, so apply invalidates exactly that run's entry, before dispatch. */

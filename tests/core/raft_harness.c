@@ -316,7 +316,7 @@ static void h_sm_record(struct harness *h, struct h_node *node)
 
 static void h_sm_restore(struct harness *h, struct h_node *node, const struct raft_snapshot *snap)
 {
-    if (snap->data_len != 24) {
+    if (snap->data_len < 24) {
         h_violation(h, "node %u: snapshot to restore has %llu bytes", node->id,
                     (unsigned long long)snap->data_len);
         return;
@@ -723,6 +723,16 @@ void h_crash(struct harness *h, uint32_t id)
     node->ack_applied = 0;
 }
 
+void h_crash_before_hard_state(struct harness *h, uint32_t id)
+{
+    struct h_node *node = h_node(h, id);
+    for (struct h_write *w = node->pending_head; w != NULL; w = w->next) {
+        w->hs_changed = false;
+        h_write_apply(h, node, w);
+    }
+    h_crash(h, id); /* frees the writes and drops the messages they held */
+}
+
 static void h_lifetime_reset(struct h_node *node)
 {
     node->snapshot_index = 0;
@@ -938,11 +948,18 @@ static void h_check_leader(struct harness *h, struct h_node *node, uint32_t slot
         h_violation(h, "term %llu beyond the harness's table", (unsigned long long)term);
         return;
     }
-    if (h->term_leader[term] != 0 && h->term_leader[term] != node->id) {
+    /* Election safety counts a leader once its term (and self-vote) is on disk. Before that it
+     * has sent nothing (messages wait for the hard state) and committed nothing (a one-voter
+     * leader counts only entries acknowledged durable, and the ack covers the hard state), so a
+     * crash then erases an election nobody saw, and the node may vote again in that term. */
+    bool durable = node->disk_hs.term == term;
+    if (durable && h->term_leader[term] != 0 && h->term_leader[term] != node->id) {
         h_violation(h, "election safety: nodes %u and %u both lead term %llu", h->term_leader[term],
                     node->id, (unsigned long long)term);
     }
-    h->term_leader[term] = node->id;
+    if (durable) {
+        h->term_leader[term] = node->id;
+    }
     uint64_t last = raft_node_last_index(r);
     (void)slot;
     uint64_t lead_last_term = 0;
@@ -1046,15 +1063,32 @@ static bool h_disjoint_quorums(const struct raft_membership *a, const struct raf
     return false;
 }
 
-/* The configuration committed on node r (latest CONFIG at or below commit, else snapshot or
- * bootstrap) and every uncommitted one after it may be in force somewhere: they must pairwise
- * share a member in every pair of quorums (§6). */
+/* The highest index node r holds that is known committed: its own commit index, or beyond it
+ * where its log holds the entries the cluster committed (a node's commit lags the cluster's,
+ * e.g. after a restart from a hard state older than its log). */
+static uint64_t h_known_commit(const struct harness *h, const struct raft_node *r)
+{
+    uint64_t commit = raft_node_commit_index(r);
+    uint64_t last = raft_node_last_index(r);
+    uint64_t i = h->committed_max < last ? h->committed_max : last;
+    for (i = i < H_LOG_MAX ? i : H_LOG_MAX; i > commit; i--) {
+        uint64_t term = 0;
+        if (h->committed[i].set && raft_node_term_at(r, i, &term) && term == h->committed[i].term) {
+            return i; /* log matching: everything before it is committed too */
+        }
+    }
+    return commit;
+}
+
+/* The configuration committed on node r (latest CONFIG at or below what is known committed,
+ * else snapshot or bootstrap) and every uncommitted one after it may be in force somewhere: they
+ * must pairwise share a member in every pair of quorums (§6). */
 static void h_check_configs(struct harness *h, struct h_node *node)
 {
     const struct raft_node *r = node->raft;
     struct raft_membership configs[8];
     uint32_t count = 0;
-    uint64_t commit = raft_node_commit_index(r);
+    uint64_t commit = h_known_commit(h, r);
     uint64_t first = raft_node_first_index(r);
     bool base_needed = true;
     for (uint64_t i = raft_node_last_index(r); i >= first && i > 0 && count < 7; i--) {
@@ -1104,17 +1138,21 @@ static void h_check_configs(struct harness *h, struct h_node *node)
 int h_take_snapshot(struct harness *h, uint32_t id)
 {
     struct h_node *node = h_node(h, id);
-    uint8_t bytes[24];
+    uint8_t bytes[24 + H_SNAPSHOT_PAD_MAX];
     uint64_t words[3] = { node->applied, node->sm_hash, node->commands_applied };
     for (int w = 0; w < 3; w++) {
         for (int b = 0; b < 8; b++) {
             bytes[w * 8 + b] = (uint8_t)(words[w] >> (8 * b));
         }
     }
+    /* Padding that varies with the state, so snapshots of one run differ in length (a leader
+     * may compact into a shorter stream while sending a longer one). */
+    size_t pad = h->snapshot_pad ? (size_t)(words[1] % (H_SNAPSHOT_PAD_MAX + 1)) : 0;
+    memset(bytes + 24, 0x5a, pad);
     struct raft_event ev = { .type = RAFT_EVENT_SNAPSHOT };
     ev.snapshot.index = node->applied;
     ev.snapshot.data = bytes;
-    ev.snapshot.data_len = sizeof(bytes);
+    ev.snapshot.data_len = 24 + pad;
     return h_step(h, id, &ev);
 }
 

@@ -54,7 +54,9 @@ struct h_snapshot {
 };
 
 /* The harness's state machine: a running hash of applied commands. Its snapshot is these three
- * words, little-endian. */
+ * words, little-endian, followed (if harness.snapshot_pad) by 0..H_SNAPSHOT_PAD_MAX filler bytes
+ * that restore ignores. */
+#define H_SNAPSHOT_PAD_MAX 96
 struct h_sm {
     uint64_t applied;
     uint64_t hash;
@@ -137,6 +139,7 @@ struct harness {
     uint64_t delivered;
     uint64_t dropped;
     bool trace;
+    bool snapshot_pad; /* h_take_snapshot varies the snapshot length with the state */
 };
 
 /* Adjusts the default config of node `id` before it is created (may be NULL). */
@@ -186,6 +189,10 @@ void h_set_manual_sync(struct harness *h, uint32_t id, bool manual);
 /* Makes every pending write of `id` durable, releases its held messages, acks it. */
 void h_sync(struct harness *h, uint32_t id);
 void h_crash(struct harness *h, uint32_t id);
+/* Crashes `id` inside its group commit, after the pending writes' truncations, snapshots and
+ * entries reached the disk but before their hard state did (raft.h obligation 3 orders the hard
+ * state last, so this is a legal crash state). Messages held for the commit are lost. */
+void h_crash_before_hard_state(struct harness *h, uint32_t id);
 void h_restart(struct harness *h, uint32_t id);
 /* Replaces node id's disk with a log of the given terms (payload "e<index>t<term>"), term and
  * commit; the node restarts from it. */

@@ -74,6 +74,66 @@ Test(raft_election, term_monotonic_across_restart)
     h_destroy(h);
 }
 
+/* Copies leader's log entries first..last into `out` as an AppendEntries to `to`. */
+static struct raft_message append_from_leader(struct harness *h, uint32_t leader, uint32_t to,
+                                              struct raft_entry *out, uint32_t max)
+{
+    struct raft_node *l = h_raft(h, leader);
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_APPEND;
+    m.term = raft_node_term(l);
+    m.from = leader;
+    m.to = to;
+    m.append.commit = raft_node_commit_index(l);
+    uint32_t n = 0;
+    for (uint64_t i = 1; i <= raft_node_last_index(l) && n < max; i++) {
+        cr_assert(raft_node_entry_at(l, i, &out[n]));
+        n++;
+    }
+    m.append.entries = out;
+    m.append.entry_count = n;
+    return m;
+}
+
+/*
+ * Invariant: term monotonic across restart, and restart always possible from a crash state the
+ * persistence contract allows. A follower that first hears of a term through an AppendEntries
+ * persists the new term and that term's entries in one update, entries first (obligation 3). A
+ * power cut between the two leaves entries of a term above the stored hard state. The node never
+ * sent anything in that term (messages wait for the whole update) nor voted in it, so it
+ * restarts in the entries' term with no vote. Before the fix, restore refused the state as
+ * corrupt and the node could never restart.
+ */
+Test(raft_election, restart_after_power_cut_between_entries_and_term)
+{
+    struct harness *h = h_create(3, 3, plain, NULL);
+    cr_assert(h_elect(h, 1, 0x3)); /* node 3 hears nothing: it stays in term 0 */
+    cr_assert_eq(raft_node_term(h_raft(h, 3)), 0);
+    uint64_t term = raft_node_term(h_raft(h, 1));
+    struct raft_entry entries[8];
+    struct raft_message append = append_from_leader(h, 1, 3, entries, 8);
+    h_set_manual_sync(h, 3, true);
+    h_inject(h, &append); /* term `term` and its entries, one update, not yet durable */
+    h_crash_before_hard_state(h, 3);
+    cr_assert_eq(h_node(h, 3)->disk_hs.term, 0, "the power cut kept the old hard state");
+    cr_assert_gt(h_node(h, 3)->disk_count, 0, "but the new term's entries reached the disk");
+    h_set_manual_sync(h, 3, false);
+    h_restart(h, 3);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    cr_assert_eq(raft_node_term(h_raft(h, 3)), term, "restarts in the entries' term");
+    cr_assert_eq(raft_node_vote(h_raft(h, 3)), 0, "with no vote in it");
+    h_tick(h, 3);
+    cr_assert_eq(h_node(h, 3)->disk_hs.term, term, "and stores that term at its first step");
+    for (int t = 0; t < 4; t++) {
+        h_tick(h, 1);
+        h_deliver_all(h);
+    }
+    cr_assert_eq(raft_node_commit_index(h_raft(h, 3)), raft_node_commit_index(h_raft(h, 1)));
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
 /* Invariant: one vote per term, and the vote survives a restart (Figure 2: votedFor). */
 Test(raft_election, single_vote_per_term_survives_restart)
 {

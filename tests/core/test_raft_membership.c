@@ -165,6 +165,44 @@ Test(raft_membership, one_change_at_a_time)
     cr_assert(strstr(v, "disjoint quorums") != NULL, "checker must catch it: '%s'", v);
 }
 
+/* Invariant (raft.h obligation 14): RAFT_ERR_BUSY while any configuration entry is uncommitted,
+ * not only while a joint one is: here a learner-only change (applied directly, no joint phase)
+ * and then the leader's own C_new, each uncommitted, refuse the next change until they commit.
+ * Nothing else covered this rule: dropping the check went unnoticed by the whole suite. */
+Test(raft_membership, busy_until_the_latest_configuration_commits)
+{
+    struct harness *h = h_create(5, 205, founders, NULL);
+    cr_assert(h_elect(h, 1, 0x7));
+    propose_n(h, 1, 2);
+    const uint32_t three[] = { 1, 2, 3 };
+    const uint32_t four[] = { 1, 2, 3, 4 };
+    const uint32_t learner4[] = { 4 };
+    const uint32_t learner5[] = { 5 };
+    h_isolate(h, 1, true);
+    cr_assert_eq(h_change_config(h, 1, three, 3, learner4, 1), RAFT_OK, "learners only: direct");
+    cr_assert_eq(raft_node_membership(h_raft(h, 1))->voters_outgoing_count, 0);
+    cr_assert_eq(h_change_config(h, 1, three, 3, learner5, 1), RAFT_ERR_BUSY);
+    h_isolate(h, 1, false);
+    settle(h, 1, 4);
+    cr_assert_eq(h_change_config(h, 1, four, 4, NULL, 0), RAFT_OK, "committed: next change");
+    /* Deliver until C_old,new commits and the leader appends C_new, then cut the leader off:
+     * C_new cannot commit. */
+    for (int i = 0; i < 100 && raft_node_membership(h_raft(h, 1))->voters_outgoing_count > 0; i++) {
+        cr_assert_gt(h->net_count, 0);
+        h_deliver(h, 0);
+    }
+    h_isolate(h, 1, true);
+    h_clear_net(h);
+    cr_assert_eq(raft_node_membership(h_raft(h, 1))->voters_outgoing_count, 0, "C_new appended");
+    cr_assert_gt(raft_node_membership_index(h_raft(h, 1)), raft_node_commit_index(h_raft(h, 1)));
+    cr_assert_eq(h_change_config(h, 1, three, 3, NULL, 0), RAFT_ERR_BUSY, "C_new uncommitted");
+    h_isolate(h, 1, false);
+    settle(h, 1, 4);
+    cr_assert_eq(h_change_config(h, 1, three, 3, NULL, 0), RAFT_OK);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
 /* Invariant: an uncommitted configuration entry that is truncated stops being in force: the node
  * falls back to the previous configuration. */
 Test(raft_membership, truncated_config_entry_reverts)
@@ -274,6 +312,51 @@ Test(raft_membership, node_outside_uncommitted_config_still_elects)
     cr_assert_eq(raft_node_role(h_raft(h, 2)), RAFT_LEADER, "the new member leads in the end");
     cr_assert_geq(raft_node_commit_index(h_raft(h, 2)), joint + 1, "C_new committed");
     cr_assert_eq(raft_node_membership(h_raft(h, 2))->voters_outgoing_count, 0);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
+/* Joiners get their appends in pairs, so they hold entries before the one that adds them. */
+static void founders_small_batches(struct raft_config *c, uint32_t id, void *ctx)
+{
+    founders(c, id, ctx);
+    c->limits.append_entries_max = 2;
+}
+
+/*
+ * Invariant (§7): a snapshot's metadata names the configuration in force at its index. A joining
+ * node (created without voters) does not know it until a CONFIG entry or a snapshot reaches it:
+ * its bootstrap list is empty, not the founders'. Before the fix a joiner that had applied the
+ * first entries took a snapshot recording "no voters"; stored, restored or sent on, that
+ * snapshot hands an empty configuration to whoever uses it. Now such a snapshot is refused with
+ * RAFT_ERR_BUSY until the configuration at its index is known.
+ */
+Test(raft_membership, joiner_never_snapshots_an_unknown_configuration)
+{
+    struct harness *h = h_create(5, 207, founders_small_batches, NULL);
+    cr_assert(h_elect(h, 1, 0x7));
+    propose_n(h, 1, 6);
+    const uint32_t voters[] = { 1, 2, 3 };
+    const uint32_t learners[] = { 4 };
+    cr_assert_eq(h_change_config(h, 1, voters, 3, learners, 1), RAFT_OK);
+    uint64_t config_index = raft_node_last_index(h_raft(h, 1));
+    /* Node 4 is probed and caught up two entries at a time; stop once it applied some entries
+     * that precede the CONFIG entry adding it. */
+    for (int i = 0; i < 200 && h->net_count > 0 && h_node(h, 4)->applied < 3; i++) {
+        h_deliver(h, 0);
+        if (h->net_count == 0) {
+            h_tick(h, 1);
+        }
+    }
+    cr_assert_geq(h_node(h, 4)->applied, 3);
+    cr_assert_lt(raft_node_last_index(h_raft(h, 4)), config_index, "no CONFIG entry yet");
+    cr_assert_eq(h_take_snapshot(h, 4), RAFT_ERR_BUSY);
+    cr_assert_null(raft_node_snapshot(h_raft(h, 4)), "a snapshot with no voters was taken");
+    settle(h, 1, 6);
+    cr_assert_eq(h_take_snapshot(h, 4), RAFT_OK, "once the configuration is known");
+    const struct raft_snapshot *s = raft_node_snapshot(h_raft(h, 4));
+    cr_assert_not_null(s);
+    cr_assert_eq(s->meta.membership.voter_count, 3);
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
 }

@@ -272,6 +272,54 @@ Test(raft_replication, stale_term_heartbeat_answered_with_current_term)
     h_destroy(h);
 }
 
+/* Plain Raft (no pre-vote, no check-quorum), founders 1..3 voters, node 4 a learner. */
+static void plain_with_learner(struct raft_config *c, uint32_t id, void *ctx)
+{
+    plain(c, id, ctx);
+    c->voter_count = 3;
+    c->learner_ids[0] = 4;
+    c->learner_count = 1;
+}
+
+/*
+ * Liveness (§5.1, Figure 2: AppendEntries "reply false if term < currentTerm"): a node that may
+ * not campaign (a learner here; equally a removed or joining node) but holds a higher term than
+ * the leader must still be caught up. It answers the leader's stale messages with its term; the
+ * leader steps down and the next election's term reaches it. Before the fix such answers were
+ * sent only with pre-vote or check-quorum on, so the learner dropped every message of the
+ * leader's term forever. (Found by the chaos test, seed 25387 of FLOWRAFT_CHAOS_SEEDS: a joining
+ * voter stuck in term 7 under a leader of term 6, with both options off.)
+ */
+Test(raft_replication, node_that_cannot_campaign_in_a_higher_term_is_caught_up)
+{
+    struct harness *h = h_create(4, 30, plain_with_learner, NULL);
+    cr_assert(h_elect(h, 1, 0));
+    propose_n(h, 1, 2, "a");
+    h_deliver_all(h);
+    /* A vote request of term 10 (an election under a configuration nobody kept) reaches only 4. */
+    struct raft_message vote;
+    memset(&vote, 0, sizeof(vote));
+    vote.type = RAFT_MSG_VOTE;
+    vote.from = 2;
+    vote.to = 4;
+    vote.term = 10;
+    vote.vote.last_index = 100;
+    vote.vote.last_term = 9;
+    h_inject(h, &vote);
+    h_clear_net(h);
+    cr_assert_eq(raft_node_term(h_raft(h, 4)), 10);
+    uint64_t index = 0;
+    cr_assert_eq(h_propose(h, 1, "after", &index), RAFT_OK);
+    for (int t = 0; t < 200 && h_node(h, 4)->applied < index; t++) {
+        h_tick_all(h, 1);
+        h_deliver_all(h);
+    }
+    cr_assert_geq(h_node(h, 4)->applied, index, "the learner never caught up");
+    cr_assert_geq(raft_node_term(h_raft(h, h_leader(h))), 11, "a new leader, above term 10");
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
 /* Invariant: next/match never regress on stale responses (duplicated successes, late
  * rejections of appends the leader moved past). */
 Test(raft_replication, next_match_never_regress_on_stale_responses)

@@ -283,3 +283,220 @@ Test(raft_snapshot, conflicting_log_replaced_by_snapshot)
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
 }
+
+/* Takes a snapshot on node `id` at `index` with `len` bytes of filler (not the harness's state
+ * machine format: use it only for a snapshot no follower will restore). */
+static void take_raw_snapshot(struct harness *h, uint32_t id, uint64_t index, size_t len)
+{
+    static uint8_t filler[256];
+    cr_assert_leq(len, sizeof(filler));
+    memset(filler, 0xab, len);
+    struct raft_event ev = { .type = RAFT_EVENT_SNAPSHOT };
+    ev.snapshot.index = index;
+    ev.snapshot.data = filler;
+    ev.snapshot.data_len = len;
+    cr_assert_eq(h_step(h, id, &ev), RAFT_OK);
+}
+
+/* Delivers frames in FIFO order, except a SNAPSHOT_RESPONSE from `from` acknowledging `offset`
+ * bytes, which is left in flight. Returns its position, or SIZE_MAX if none came. */
+static size_t deliver_holding_snapshot_ack(struct harness *h, uint32_t from, uint64_t offset)
+{
+    size_t held = SIZE_MAX;
+    for (int i = 0; i < 1000 && h->net_count > (held == SIZE_MAX ? 0 : 1); i++) {
+        size_t pos = held == 0 ? 1 : 0;
+        struct raft_message m;
+        h_peek(h, pos, &m);
+        if (held == SIZE_MAX && m.type == RAFT_MSG_SNAPSHOT_RESPONSE && m.from == from &&
+            !m.snapshot_response.reject && m.snapshot_response.offset == offset) {
+            h_reorder(h, pos);
+            held = h->net_count - 1;
+            continue;
+        }
+        h_deliver(h, pos);
+        if (held != SIZE_MAX && held > 0) {
+            held--;
+        }
+    }
+    return held;
+}
+
+/*
+ * Invariant (§7, log matching): a leader counts a follower as holding a snapshot only when that
+ * follower acknowledged ALL of the stream it was sent. Here the leader compacts again (a newer,
+ * shorter snapshot) while a partial acknowledgement of the older stream is in flight; that
+ * acknowledgement covers as many bytes as the new stream has, but it is not an install. Before
+ * the fix the leader took it for one, set the follower's match to the old snapshot index, and its
+ * heartbeats then let the follower commit its own conflicting entries (state machine safety).
+ */
+Test(raft_snapshot, partial_ack_of_an_older_stream_is_not_an_install)
+{
+    struct harness *h = h_create(3, 105, snap_config, NULL);
+    static const uint64_t good[] = { 1, 2, 2 };
+    static const uint64_t bad[] = { 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3 };
+    h_load_log(h, 1, good, 3, 3, 1);
+    h_load_log(h, 2, good, 3, 3, 1);
+    h_load_log(h, 3, bad, 12, 3, 1); /* entries 2..12 of term 3 never committed */
+    h_isolate(h, 3, true);
+    cr_assert(h_elect(h, 1, 0x3));
+    propose_n(h, 1, 4);
+    settle(h, 1, 2);
+    cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 8);
+    take_raw_snapshot(h, 1, 6, 100); /* stream: 4 + 25 + 100 = 129 bytes, 9 chunks of 16 */
+    h_isolate(h, 3, false);
+    h_tick(h, 1);
+    h_tick(h, 1); /* heartbeat: node 3 answers, is probed, and gets the snapshot stream */
+    size_t held = deliver_holding_snapshot_ack(h, 3, 64);
+    cr_assert_neq(held, SIZE_MAX, "node 3 acknowledged 64 bytes of the 129-byte stream");
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 3)), 0, "nothing installed yet");
+
+    cr_assert_eq(h_take_snapshot(h, 1), RAFT_OK); /* index 8, stream 4 + 25 + 24 = 53 bytes */
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 1)), 8);
+    h_deliver(h, held); /* "64 bytes received" for the snapshot at index 6 */
+    uint64_t match = 0;
+    cr_assert(raft_node_peer_match(h_raft(h, 1), 3, &match));
+    cr_expect_eq(match, 0, "node 3 installed nothing, yet its match is %llu",
+                 (unsigned long long)match);
+    h_clear_net(h);   /* the newer stream's first chunk is lost: a heartbeat comes first */
+    settle(h, 1, 12); /* heartbeats, the newer snapshot, the log after it */
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 3)), 8);
+    cr_assert_eq(h_node(h, 3)->sm_hash, h_node(h, 1)->sm_hash);
+    h_destroy(h);
+}
+
+/* A snapshot stream as a leader sends it: [u32 membership length][membership {1,2,3}][the
+ * harness state machine's 24 bytes: applied index, state hash, commands]. */
+static size_t build_stream(uint8_t *out, size_t cap, uint64_t index, uint64_t state_hash)
+{
+    struct raft_membership m;
+    memset(&m, 0, sizeof(m));
+    m.voter_count = 3;
+    for (uint32_t i = 0; i < 3; i++) {
+        m.voters[i] = i + 1;
+    }
+    size_t mlen = 0;
+    cr_assert_eq(raft_membership_encode(&m, out + 4, cap - 4, &mlen), RAFT_OK);
+    for (int b = 0; b < 4; b++) {
+        out[b] = (uint8_t)(mlen >> (8 * b));
+    }
+    uint64_t words[3] = { index, state_hash, 1 };
+    uint8_t *sm = out + 4 + mlen;
+    for (int w = 0; w < 3; w++) {
+        for (int b = 0; b < 8; b++) {
+            sm[w * 8 + b] = (uint8_t)(words[w] >> (8 * b));
+        }
+    }
+    return 4 + mlen + 24;
+}
+
+static void inject_chunk(struct harness *h, uint32_t from, uint64_t term, const uint8_t *stream,
+                         size_t total, size_t offset, size_t len)
+{
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_SNAPSHOT;
+    m.term = term;
+    m.from = from;
+    m.to = 3;
+    m.snapshot =
+        (struct raft_snapshot_chunk){ 5, 2, total, offset, stream + offset, (uint32_t)len };
+    cr_assert_eq(h_inject(h, &m), RAFT_OK);
+}
+
+/*
+ * Invariant (§7): a follower installs a snapshot exactly as one leader sent it. Two leaders may
+ * each hold a snapshot at the same (index, term) and length whose bytes differ (a state
+ * machine's encoding of one state need not be canonical); a receive begun from the leader of
+ * one term must not be completed with another leader's chunks. Before the fix, node 3 spliced
+ * the first 40 bytes of leader 1's stream and the rest of leader 2's into a snapshot neither
+ * had taken.
+ */
+Test(raft_snapshot, chunks_of_two_leaders_never_mix)
+{
+    struct harness *h = h_create(3, 106, snap_config, NULL);
+    uint8_t a[128];
+    uint8_t b[128];
+    size_t total = build_stream(a, sizeof(a), 5, 0xaaaa);
+    cr_assert_eq(build_stream(b, sizeof(b), 5, 0xbbbb), total);
+    cr_assert_gt(total, 40);
+    inject_chunk(h, 1, 2, a, total, 0, 40);          /* the leader of term 2 starts its stream */
+    inject_chunk(h, 2, 3, b, total, 40, total - 40); /* the leader of term 3 finishes its own */
+    cr_assert_eq(raft_node_snapshot_index(h_raft(h, 3)), 0, "a spliced stream was installed");
+    inject_chunk(h, 2, 3, b, total, 0, 40); /* leader 2 restarts from the beginning */
+    inject_chunk(h, 2, 3, b, total, 40, total - 40);
+    const struct raft_snapshot *s = raft_node_snapshot(h_raft(h, 3));
+    cr_assert_not_null(s);
+    cr_assert_eq(s->meta.index, 5);
+    cr_assert_eq(h_node(h, 3)->sm_hash, 0xbbbb, "leader 2's snapshot, all of it");
+    h_clear_net(h);
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}
+
+/* Pipelines everything: all proposals go out at once, each append carrying the commit index of
+ * the moment it was sent. */
+static void wide_window(struct raft_config *c, uint32_t id, void *ctx)
+{
+    snap_config(c, id, ctx);
+    c->limits.inflight_appends_max = 64;
+}
+
+/* Node 3 gets every append, node 2 only those ending at or below 10; no heartbeats. */
+static bool feed_3_fully_2_to_10(const struct raft_message *m, void *ctx)
+{
+    (void)ctx;
+    if (m->type == RAFT_MSG_HEARTBEAT) {
+        return false;
+    }
+    if (m->type == RAFT_MSG_APPEND && m->to == 2) {
+        return m->append.prev_index + m->append.entry_count <= 10;
+    }
+    return true;
+}
+
+/*
+ * Invariant (§7, leader completeness): "If existing log entry has same index and term as the
+ * snapshot's last included entry, retain log entries following it." Node 3 holds 1..21 and
+ * acknowledged them (the leader committed 21 with nodes 1 and 3), but never heard a commit index
+ * above 1. A retransmitted InstallSnapshot for index 10 then reaches it: it must keep 11..21.
+ * Had it dropped them, node 2 (log 1..10) could win an election with node 3's vote and lose
+ * entries committed at 11..21. No test covered this branch: replacing the log there went
+ * unnoticed by the whole suite.
+ */
+Test(raft_snapshot, install_keeps_the_entries_after_a_matching_snapshot)
+{
+    struct harness *h = h_create(3, 107, wide_window, NULL);
+    cr_assert(h_elect(h, 1, 0));
+    settle(h, 1, 2);
+    for (int i = 0; i < 20; i++) {
+        cr_assert_eq(h_propose(h, 1, "x", NULL), RAFT_OK); /* appends all carry commit 1 */
+    }
+    h_deliver_filtered(h, feed_3_fully_2_to_10, NULL);
+    cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 21, "committed by nodes 1 and 3");
+    cr_assert_eq(raft_node_last_index(h_raft(h, 2)), 10);
+    struct raft_node *f = h_raft(h, 3);
+    cr_assert_eq(raft_node_last_index(f), 21);
+    cr_assert_eq(raft_node_commit_index(f), 1);
+
+    uint64_t term = raft_node_term(h_raft(h, 1));
+    uint8_t stream[128];
+    size_t total = build_stream(stream, sizeof(stream), 10, h->sm_at[10]);
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_SNAPSHOT;
+    m.term = term;
+    m.from = 1;
+    m.to = 3;
+    m.snapshot = (struct raft_snapshot_chunk){ 10, term, total, 0, stream, (uint32_t)total };
+    cr_assert_eq(h_inject(h, &m), RAFT_OK); /* a retransmission of this term's snapshot */
+    cr_assert_eq(raft_node_snapshot_index(f), 10);
+    cr_assert_eq(raft_node_last_index(f), 21, "entries after the snapshot are kept");
+    cr_assert_eq(raft_node_commit_index(f), 10);
+
+    h_clear_net(h);
+    h_crash(h, 1);
+    cr_assert_not(h_elect(h, 2, 0x6), "node 3 holds committed entries node 2 lacks");
+    cr_assert_str_empty(h->violation, "%s", h->violation);
+    h_destroy(h);
+}

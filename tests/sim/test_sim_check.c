@@ -229,3 +229,18 @@ Test(sim_check, restored_state_must_match, .init = setup, .fini = teardown)
     sim_check_restored(&checker, 2, 3, 999);
     cr_assert_str_eq(checker.invariant, "replica_state_hash");
 }
+
+/* Invariant: leader completeness (§5.4) binds leaders of later terms only. A candidate of term 1
+ * that was paused mid-election and wins term 1 late lacks what term 2 committed meanwhile: not a
+ * violation. A leader of term 3 lacking it is one. */
+Test(sim_check, leader_completeness_is_about_later_terms, .init = setup, .fini = teardown)
+{
+    sim_check_state(&checker, 0, 1, 2);
+    append(0, 1, 2, "noop");
+    sim_check_commit(&checker, 0, 1);   /* committed in term 2 */
+    sim_check_state(&checker, 1, 1, 1); /* a late leader of term 1, empty log */
+    cr_assert_not(checker.violated, "%s: %s", checker.invariant, checker.detail);
+    sim_check_state(&checker, 2, 1, 3);
+    cr_assert(checker.violated);
+    cr_assert_str_eq(checker.invariant, "leader_completeness");
+}

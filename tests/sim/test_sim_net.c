@@ -193,3 +193,37 @@ Test(sim_net, bounded_in_flight_pool)
     cr_assert_eq(f.net.free_count, 0);
     teardown(&f);
 }
+
+/* Invariant: slot numbers are deterministic and small: the lowest never-used slot when none was
+ * released, else the one released last (so a run touches only as many slots as it had in flight
+ * at once, and the numbers, which name deliveries in the trace, follow from the sends). */
+Test(sim_net, slots_lowest_first_then_last_released)
+{
+    struct fixture f;
+    struct sim_net_config config = calm();
+    config.latency = (struct sim_dist){ .kind = SIM_DIST_CONSTANT, .min_us = 10, .max_us = 10 };
+    setup(&f, 2, config, 9);
+    const uint8_t msg[] = "m";
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(sim_net_send(&f.net, &f.queue, &f.chooser, 0, 1, msg, 1), 0);
+    }
+    cr_assert_eq(f.net.slots_touched, 4);
+    struct sim_event e;
+    uint32_t order[4];
+    for (int i = 0; i < 4; i++) {
+        cr_assert(sim_queue_pop(&f.queue, &f.chooser, &e));
+        order[i] = (uint32_t)e.arg;
+    }
+    cr_assert_eq(order[0] + order[1] + order[2] + order[3], 0 + 1 + 2 + 3, "slots 0..3");
+    sim_net_release(&f.net, 2);
+    sim_net_release(&f.net, 0);
+    cr_assert_eq(f.net.free_count, SIM_NET_INFLIGHT_MAX - 2);
+    uint32_t expect[] = { 0, 2, 4 }; /* last released first, then the lowest never used */
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(sim_net_send(&f.net, &f.queue, &f.chooser, 0, 1, msg, 1), 0);
+        cr_assert_eq(f.net.slots[expect[i]].in_use, 1, "send %d took slot %u", i, expect[i]);
+    }
+    cr_assert_eq(f.net.slots_touched, 5);
+    cr_assert_eq(f.net.free_count, SIM_NET_INFLIGHT_MAX - 5);
+    teardown(&f);
+}

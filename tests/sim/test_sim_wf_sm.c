@@ -3,6 +3,7 @@
 #include "sim/ledger.h"
 #include "sim/replica_sm.h"
 #include "sim/scenario.h"
+#include "core/hash.h"
 #include "workflows/kv_codec.h"
 #include "workflows/wf_command.h"
 #include "workflows/wf_def.h"
@@ -97,6 +98,72 @@ Test(sim_replica_sm, routes_by_tag)
     cr_assert_not_null(wf_state_find(replica_sm_wf(sm), "hello"));
     cr_assert_neq(replica_sm_hash(sm), after_kv, "the hash covers the workflow engine too");
     cr_assert_eq(replica_sm_applied_index(sm), 4);
+    replica_sm_destroy(sm);
+}
+
+/* A workflow command for workflow `id` (a submit of hello_json under that id, or a pause, resume
+ * or cancel), encoded into `buffer`. */
+static size_t wf_payload(enum wf_command_type type, const char *id, uint64_t now_ms,
+                         uint8_t *buffer, size_t cap)
+{
+    static struct wf_def def;
+    struct wf_error error;
+    struct wf_command command = { .type = type };
+    if (type == WF_CMD_SUBMIT) {
+        cr_assert(wf_def_from_json(hello_json, strlen(hello_json), &def, &error), "%s", error.text);
+        snprintf(def.id, sizeof(def.id), "%s", id);
+        command.def = &def;
+    }
+    snprintf(command.workflow_id, sizeof(command.workflow_id), "%s", id);
+    wf_command_stamp(&command, now_ms);
+    size_t len = wf_command_encode(&command, buffer, cap, &error);
+    cr_assert_gt(len, 0, "%s", error.text);
+    return len;
+}
+
+/* replica_sm_hash's definition, computed from scratch (no cached workflow or KV hash). */
+static uint64_t hash_from_scratch(const struct replica_sm *sm)
+{
+    uint64_t h = hash_fold_u64(REPLICA_SM_SNAPSHOT_SEED, kv_hash_recompute(replica_sm_kv(sm)));
+    return hash_fold_u64(h, wf_state_hash_uncached(replica_sm_wf(sm)));
+}
+
+/* Invariant: the hash the router keeps of the workflow engine between workflow entries (and the
+ * incremental KV hash) give exactly the from-scratch hash after every entry, whatever the mix of
+ * KV, workflow, no-op and early-applied (test-only) entries. */
+Test(sim_replica_sm, cached_hash_equals_from_scratch)
+{
+    struct replica_machines m = machines(8);
+    struct replica_sm *sm = replica_sm_create(&m, NULL, NULL);
+    cr_assert_not_null(sm);
+    static uint8_t buffer[WF_COMMAND_BYTES_MAX];
+    static const enum wf_command_type controls[] = { WF_CMD_PAUSE, WF_CMD_RESUME, WF_CMD_CANCEL };
+    struct replica_sm_result result;
+    uint64_t seed = 12345;
+    for (uint64_t index = 1; index <= 400; index++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull; /* a small LCG */
+        uint64_t roll = (seed >> 33) % 10;
+        char id[16];
+        snprintf(id, sizeof(id), "w%u", (unsigned)((seed >> 40) % 10));
+        size_t len = 0;
+        if (roll < 4) {
+            struct kv_command command = kv_command_put(0, 0, id, (uint32_t)strlen(id), "v", 1);
+            cr_assert_eq(kv_command_encode(&command, buffer, sizeof(buffer), &len, NULL), 0);
+        } else if (roll < 6) {
+            len = wf_payload(WF_CMD_SUBMIT, id, 1000 + index, buffer, sizeof(buffer));
+        } else if (roll < 9) {
+            len = wf_payload(controls[roll - 6], id, 1000 + index, buffer, sizeof(buffer));
+        }
+        struct raft_entry e =
+            entry(index, len > 0 ? RAFT_ENTRY_COMMAND : RAFT_ENTRY_NOOP, buffer, len);
+        if (index % 7 == 0) {
+            replica_sm_test_apply_early(sm, &e); /* the broken variant's path */
+        }
+        cr_assert_eq(replica_sm_apply(sm, &e, &result), 0);
+        cr_assert_eq(replica_sm_hash(sm), hash_from_scratch(sm), "index %llu",
+                     (unsigned long long)index);
+    }
+    cr_assert_gt(wf_state_run_count(replica_sm_wf(sm)), 3, "workflows were submitted");
     replica_sm_destroy(sm);
 }
 
