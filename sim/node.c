@@ -291,6 +291,15 @@ int sim_node_start(struct sim_world *w, struct sim_node *n)
     };
     struct replica_error err;
     int rc = replica_open(&config, &ops, &n->replica, &err);
+    if (rc == REPLICA_ECORRUPT && sim_fs_stats(n->fs)->bit_flips == 0) {
+        /* G4: crashes alone (lost and torn unsynced writes) must never leave a state that
+         * recovery refuses; only damage at rest may. */
+        sim_check_violation(&w->checker, "storage_recovery", n->index + 1, 0, n->term, 0,
+                            "n%u's storage refuses to start after crashes alone (no bit flip at "
+                            "rest on its disk): %s",
+                            n->index + 1, err.message);
+        return 0;
+    }
     if (rc == REPLICA_ECORRUPT) {
         /* Its disk was damaged at rest: the storage refuses it and the node stays down (a
          * crash-stop failure, which the fault atlas keeps to a minority). */
