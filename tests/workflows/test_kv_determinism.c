@@ -1,73 +1,5 @@
 /* Tests for workflows/kv determinism: equal command streams and equal states give equal hashes. */
-#include "test_kv_util.h"
-
-#include "core/prng.h"
-
-#include <stdio.h>
-
-#define CLIENTS 6
-
-/* A random client workload with sessions, retries, stale numbers, sessionless writes and
- * occasional malformed payloads, drawn from `prng`. Each step is encoded into `payload`. */
-struct workload {
-    struct prng prng;
-    uint64_t ids[CLIENTS];
-    uint64_t seqs[CLIENTS];
-};
-
-static size_t next_payload(struct workload *w, uint64_t index, uint8_t *payload, size_t cap)
-{
-    char key[8];
-    char value[8];
-    uint32_t key_len =
-        (uint32_t)snprintf(key, sizeof(key), "k%u", (unsigned)prng_below(&w->prng, 20));
-    uint32_t value_len =
-        (uint32_t)snprintf(value, sizeof(value), "%u", (unsigned)prng_below(&w->prng, 4));
-    uint64_t c = prng_below(&w->prng, CLIENTS);
-    uint64_t roll = prng_below(&w->prng, 100);
-    if (w->ids[c] == 0 || roll < 2) {
-        w->ids[c] = index; /* this entry registers; its index is the id */
-        w->seqs[c] = 0;
-        struct kv_command reg = kv_command_register();
-        size_t len;
-        cr_assert_eq(kv_command_encode(&reg, payload, cap, &len, NULL), 0);
-        return len;
-    }
-    if (roll < 4) {
-        payload[0] = KV_TAG;
-        payload[1] = (uint8_t)roll;
-        return 2; /* malformed */
-    }
-    uint64_t id = roll < 10 ? 0 : w->ids[c];
-    uint64_t seq = 0;
-    if (id != 0) {
-        if (roll < 20 && w->seqs[c] > 0) {
-            seq = w->seqs[c]; /* retry */
-        } else if (roll < 23 && w->seqs[c] > 1) {
-            seq = w->seqs[c] - 1; /* stale */
-        } else {
-            seq = ++w->seqs[c];
-        }
-    }
-    struct kv_command command;
-    switch (prng_below(&w->prng, 4)) {
-    case 0:
-        command = kv_command_put(id, seq, key, key_len, value, value_len);
-        break;
-    case 1:
-        command = kv_command_get(id, seq, key, key_len);
-        break;
-    case 2:
-        command = kv_command_delete(id, seq, key, key_len);
-        break;
-    default:
-        command = kv_command_cas(id, seq, key, key_len, "1", 1, value, value_len);
-        break;
-    }
-    size_t len;
-    cr_assert_eq(kv_command_encode(&command, payload, cap, &len, NULL), 0);
-    return len;
-}
+#include "test_kv_workload.h"
 
 /* Invariant: two replicas applying the same committed commands give byte-identical results and
  * equal hashes after every entry (state machine safety, Raft §5.4.3), including through session
@@ -80,13 +12,12 @@ Test(kv_determinism, replicas_agree_step_by_step)
     struct kvt a = kvt_make(&limits);
     struct kvt b = kvt_make(&limits);
     struct kvt late = kvt_make(&limits);
-    struct workload w = { 0 };
-    prng_seed(&w.prng, 99);
-    uint8_t payload[128];
+    struct kvt_workload w = kvt_workload_make(99);
+    static uint8_t payload[KVT_WORKLOAD_PAYLOAD];
     int duplicates = 0;
     int statuses[KV_STATUS_COUNT] = { 0 };
     for (uint64_t index = 1; index <= 4000; index++) {
-        size_t len = next_payload(&w, index, payload, sizeof(payload));
+        size_t len = kvt_workload_next(&w, index, payload, sizeof(payload));
         struct kv_applied ra = kvt_apply_bytes(&a, payload, len);
         uint8_t *copy = kvt_copy(&ra);
         size_t copy_len = ra.result_len;

@@ -1,84 +1,7 @@
 /* Tests for the KV state hash kept incrementally: it always equals a from-scratch hash. */
-#include "test_kv_util.h"
+#include "test_kv_workload.h"
 
-#include "core/prng.h"
-
-#include <stdio.h>
-
-#define CLIENTS    5
-#define KEYS       24
-#define STEPS      6000
-#define LONG_VALUE 300 /* past XXH3's 240-byte short-input path */
-
-/* A random workload touching every kind of change: inserts, overwrites, deletes, compare-and-set,
- * long values, registrations with eviction, retries (remembered answers), stale numbers, a full
- * store, sessionless writes and malformed payloads. */
-struct workload {
-    struct prng prng;
-    uint64_t ids[CLIENTS];
-    uint64_t seqs[CLIENTS];
-};
-
-static size_t next_payload(struct workload *w, uint64_t index, uint8_t *payload, size_t cap)
-{
-    char key[8];
-    static char value[LONG_VALUE + 1];
-    uint32_t key_len =
-        (uint32_t)snprintf(key, sizeof(key), "k%u", (unsigned)prng_below(&w->prng, KEYS));
-    uint32_t value_len =
-        prng_below(&w->prng, 10) == 0
-            ? LONG_VALUE
-            : (uint32_t)snprintf(value, sizeof(value), "%u", (unsigned)prng_below(&w->prng, 5));
-    if (value_len == LONG_VALUE) {
-        memset(value, 'a' + (int)prng_below(&w->prng, 26), LONG_VALUE);
-    }
-    uint64_t c = prng_below(&w->prng, CLIENTS);
-    uint64_t roll = prng_below(&w->prng, 100);
-    size_t len = 0;
-    if (w->ids[c] == 0 || roll < 3) {
-        w->ids[c] = index; /* this entry registers; its index is the id */
-        w->seqs[c] = 0;
-        struct kv_command reg = kv_command_register();
-        cr_assert_eq(kv_command_encode(&reg, payload, cap, &len, NULL), 0);
-        return len;
-    }
-    if (roll < 5) {
-        payload[0] = KV_TAG;
-        payload[1] = (uint8_t)roll;
-        return 2; /* malformed */
-    }
-    uint64_t id = roll < 12 ? 0 : w->ids[c];
-    uint64_t seq = 0;
-    if (id != 0) {
-        if (roll < 22 && w->seqs[c] > 0) {
-            seq = w->seqs[c]; /* a retry: answered from the session */
-        } else if (roll < 26 && w->seqs[c] > 1) {
-            seq = w->seqs[c] - 1; /* stale */
-        } else {
-            seq = ++w->seqs[c];
-        }
-    }
-    struct kv_command command;
-    switch (prng_below(&w->prng, 5)) {
-    case 0:
-        command = kv_command_delete(id, seq, key, key_len);
-        break;
-    case 1:
-        command = kv_command_get(id, seq, key, key_len);
-        break;
-    case 2:
-        command = kv_command_cas(id, seq, key, key_len, "1", 1, value, value_len);
-        break;
-    case 3:
-        command = kv_command_cas_absent(id, seq, key, key_len, value, value_len);
-        break;
-    default:
-        command = kv_command_put(id, seq, key, key_len, value, value_len);
-        break;
-    }
-    cr_assert_eq(kv_command_encode(&command, payload, cap, &len, NULL), 0);
-    return len;
-}
+#define STEPS 6000
 
 static struct kv_limits small_limits(void)
 {
@@ -94,12 +17,11 @@ Test(kv_hash, incremental_equals_from_scratch_after_every_entry)
 {
     struct kv_limits limits = small_limits();
     struct kvt t = kvt_make(&limits);
-    struct workload w = { 0 };
-    prng_seed(&w.prng, 7);
-    static uint8_t payload[1024];
+    struct kvt_workload w = kvt_workload_make(7);
+    static uint8_t payload[KVT_WORKLOAD_PAYLOAD];
     int statuses[KV_STATUS_COUNT] = { 0 };
     for (uint64_t index = 1; index <= STEPS; index++) {
-        size_t len = next_payload(&w, index, payload, sizeof(payload));
+        size_t len = kvt_workload_next(&w, index, payload, sizeof(payload));
         struct kv_applied out = kvt_apply_bytes(&t, payload, len);
         statuses[out.result.status]++;
         cr_assert_eq(kv_hash(t.kv), kv_hash_recompute(t.kv), "index %llu",
@@ -121,11 +43,10 @@ Test(kv_hash, snapshots_round_trip_and_keep_agreeing)
     struct kv_limits limits = small_limits();
     struct kvt a = kvt_make(&limits);
     struct kvt b = kvt_make(&limits);
-    struct workload w = { 0 };
-    prng_seed(&w.prng, 11);
-    static uint8_t payload[1024];
+    struct kvt_workload w = kvt_workload_make(11);
+    static uint8_t payload[KVT_WORKLOAD_PAYLOAD];
     for (uint64_t index = 1; index <= STEPS; index++) {
-        size_t len = next_payload(&w, index, payload, sizeof(payload));
+        size_t len = kvt_workload_next(&w, index, payload, sizeof(payload));
         kvt_apply_bytes(&a, payload, len);
         if (index % 500 == 0) {
             size_t snap_len = 0;
