@@ -400,6 +400,9 @@ void sim_wf_check_rebuild(struct sim_world *w)
             /* Restarted and not stepped yet: its state machines restore the snapshot at its first
              * step (raft.h obligation 11), so there is no live state to compare; its storage
              * must still replay to the committed log's state at the snapshot. */
+            /* A snapshot covers only committed entries, which the reference has applied. */
+            assert(snapshot <= replica_sm_applied_index(w->wf->reference));
+            assert(snapshot < w->wf->reference_capacity);
             applied = snapshot;
             live = w->wf->reference_hashes[snapshot];
         }
