@@ -1,4 +1,5 @@
 /* Helpers shared by the run, replay and sweep subcommands: bug names, seeds, run summaries. */
+#include "sim/bugs.h"
 #include "sim/cli.h"
 #include "sim/cmd.h"
 
@@ -8,51 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    uint32_t bit;
-    int sim;
-    const char *what;
-} sim_cmd_bugs[] = {
-    { "double-vote", RAFT_BUG_DOUBLE_VOTE, 0, "the core grants two votes in one term" },
-    { "commit-previous-term", RAFT_BUG_COMMIT_PREVIOUS_TERM, 0,
-      "the core commits by counting replicas of a previous-term entry (Figure 8)" },
-    { "snapshot-truncates-newer-log", RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0,
-      "the core drops entries newer than an installed snapshot" },
-    { "read-without-quorum", RAFT_BUG_READ_WITHOUT_QUORUM, 0,
-      "a leader serves ReadIndex reads without confirming its leadership with a quorum" },
-    { "read-before-noop-commit", RAFT_BUG_READ_BEFORE_NOOP_COMMIT, 0,
-      "a new leader takes ReadIndex reads before its term's no-op commits" },
-    { "unsafe-config-change", RAFT_BUG_UNSAFE_CONFIG_CHANGE, 0,
-      "membership changes apply directly (no joint consensus), before the previous commits" },
-    { "ack-before-sync", SIM_BUG_ACK_BEFORE_SYNC, 1,
-      "nodes send messages before their writes are durable" },
-    { "stale-read", SIM_BUG_STALE_READ, 1,
-      "any node answers a get from its local state, without the log" },
-    { "wf-ledger-bypass", SIM_BUG_WF_LEDGER_BYPASS, 1,
-      "workers call the side-effect ledger without the idempotency key" },
-    { "wf-dispatch-uncommitted", SIM_BUG_WF_DISPATCH_UNCOMMITTED, 1,
-      "the leader sends an assignment when it proposes the start, before it commits" },
-    { "wf-apply-uncommitted", SIM_BUG_WF_APPLY_UNCOMMITTED, 1,
-      "followers apply workflow commands when they append them, before they commit" },
-};
-
 int sim_cmd_parse_bug(const char *name, struct sim_run_options *options)
 {
-    for (size_t i = 0; i < sizeof(sim_cmd_bugs) / sizeof(sim_cmd_bugs[0]); i++) {
-        if (strcmp(name, sim_cmd_bugs[i].name) == 0) {
-            if (sim_cmd_bugs[i].sim) {
-                options->sim_bugs |= sim_cmd_bugs[i].bit;
-            } else {
-                options->raft_test_bugs |= sim_cmd_bugs[i].bit;
-            }
-            return 0;
-        }
+    if (sim_bug_parse(name, &options->raft_test_bugs, &options->sim_bugs) == 0) {
+        return 0;
     }
     fprintf(stderr, "flowraft: unknown --bug '%s'; deliberately broken variants are:\n", name);
-    for (size_t i = 0; i < sizeof(sim_cmd_bugs) / sizeof(sim_cmd_bugs[0]); i++) {
-        fprintf(stderr, "  %-28s %s\n", sim_cmd_bugs[i].name, sim_cmd_bugs[i].what);
-    }
+    sim_bug_list(stderr);
     return -1;
 }
 

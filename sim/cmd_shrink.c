@@ -1,4 +1,5 @@
 /* `flowraft shrink`: reproduce a failing run, minimise its schedule, write it and verify it. */
+#include "sim/bugs.h"
 #include "sim/cli.h"
 #include "sim/cmd.h"
 #include "sim/shrink.h"
@@ -192,31 +193,6 @@ static void sim_cmd_shrink_print_size(const char *label, const struct sim_shrink
     fprintf(out, "%s\n", size->faults > 0 ? ")" : "");
 }
 
-/* The bug flags as command-line words, for the reproduce line. */
-static void sim_cmd_shrink_bug_words(const struct sim_run_options *run, char *out, size_t size)
-{
-    static const struct {
-        uint32_t bit;
-        int sim;
-        const char *name;
-    } bugs[] = {
-        { RAFT_BUG_DOUBLE_VOTE, 0, "double-vote" },
-        { RAFT_BUG_COMMIT_PREVIOUS_TERM, 0, "commit-previous-term" },
-        { RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0, "snapshot-truncates-newer-log" },
-        { SIM_BUG_ACK_BEFORE_SYNC, 1, "ack-before-sync" },
-        { SIM_BUG_STALE_READ, 1, "stale-read" },
-    };
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < sizeof(bugs) / sizeof(bugs[0]) && used < size; i++) {
-        uint32_t set = bugs[i].sim ? run->sim_bugs : run->raft_test_bugs;
-        if (set & bugs[i].bit) {
-            int n = snprintf(out + used, size - used, " --bug %s", bugs[i].name);
-            used += n > 0 ? (size_t)n : 0;
-        }
-    }
-}
-
 /* Replays the written schedule leniently and strictly: each must fail with the same invariant
  * and the same trace hash as the shrinker's own run. Returns 0 if both do. */
 static int sim_cmd_shrink_verify(const struct sim_scenario *scenario,
@@ -322,7 +298,7 @@ static int sim_cmd_shrink_finish(const struct sim_cmd_shrink_args *a,
         return SIM_EXIT_CHECK_FAILED;
     }
     char bugs[256];
-    sim_cmd_shrink_bug_words(&a->run, bugs, sizeof(bugs));
+    sim_bug_words(a->run.raft_test_bugs, a->run.sim_bugs, bugs, sizeof(bugs));
     printf("reproduce   flowraft replay --schedule %s%s\n", output, bugs);
     return SIM_EXIT_OK;
 }
@@ -376,7 +352,7 @@ int sim_cmd_shrink_sweep(const struct report_sweep *sweep, const struct sim_scen
     struct report_group groups[REPORT_GROUPS_MAX];
     size_t count = report_sweep_groups(sweep, groups, REPORT_GROUPS_MAX);
     char words[256];
-    sim_cmd_shrink_bug_words(bugs, words, sizeof(words));
+    sim_bug_words(bugs->raft_test_bugs, bugs->sim_bugs, words, sizeof(words));
     int rc = 0;
     for (size_t g = 0; g < count; g++) {
         const struct report_run *failure = &sweep->failures[groups[g].first];

@@ -1,6 +1,8 @@
 /* The world's event loop: dispatch, checks after every event, trace hash, phases and the report. */
 #include "sim/world.h"
 
+#include "sim/bugs.h"
+
 #include "core/hash.h"
 #include "core/raft.h"
 #include "workflows/kv.h"
@@ -656,28 +658,9 @@ static void sim_world_repro(const struct sim_world *w, struct report_run *r)
         n = snprintf(r->repro, sizeof(r->repro), "%s run %s --seed %" PRIu64, program,
                      w->scenario.path, w->options.seed);
     }
-    static const struct {
-        uint32_t bit;
-        int sim;
-        const char *name;
-    } bugs[] = {
-        { RAFT_BUG_DOUBLE_VOTE, 0, "double-vote" },
-        { RAFT_BUG_COMMIT_PREVIOUS_TERM, 0, "commit-previous-term" },
-        { RAFT_BUG_SNAPSHOT_TRUNCATES_NEWER_LOG, 0, "snapshot-truncates-newer-log" },
-        { RAFT_BUG_READ_WITHOUT_QUORUM, 0, "read-without-quorum" },
-        { RAFT_BUG_READ_BEFORE_NOOP_COMMIT, 0, "read-before-noop-commit" },
-        { RAFT_BUG_UNSAFE_CONFIG_CHANGE, 0, "unsafe-config-change" },
-        { SIM_BUG_ACK_BEFORE_SYNC, 1, "ack-before-sync" },
-        { SIM_BUG_STALE_READ, 1, "stale-read" },
-        { SIM_BUG_WF_LEDGER_BYPASS, 1, "wf-ledger-bypass" },
-        { SIM_BUG_WF_DISPATCH_UNCOMMITTED, 1, "wf-dispatch-uncommitted" },
-        { SIM_BUG_WF_APPLY_UNCOMMITTED, 1, "wf-apply-uncommitted" },
-    };
-    for (size_t i = 0; i < sizeof(bugs) / sizeof(bugs[0]) && n > 0; i++) {
-        uint32_t set = bugs[i].sim ? w->options.sim_bugs : w->options.raft_test_bugs;
-        if ((set & bugs[i].bit) && (size_t)n < sizeof(r->repro)) {
-            n += snprintf(r->repro + n, sizeof(r->repro) - (size_t)n, " --bug %s", bugs[i].name);
-        }
+    if (n > 0 && (size_t)n < sizeof(r->repro)) {
+        sim_bug_words(w->options.raft_test_bugs, w->options.sim_bugs, r->repro + n,
+                      sizeof(r->repro) - (size_t)n);
     }
 }
 

@@ -136,6 +136,31 @@ Test(sim_cli, violation_prints_a_working_reproduce_command)
     cr_assert_eq(trace_hash_of(second), hash);
 }
 
+/* Invariant: the reproduce command shrink prints re-creates the broken variant it shrank (every
+ * --bug, not just the first ones the command once knew), so running it fails again. */
+Test(sim_cli, shrink_reproduce_command_names_the_bug)
+{
+    char dir[] = "/tmp/flowraft-cli-shrink-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char args[512];
+    snprintf(args, sizeof(args),
+             "shrink tests/sim/scenarios/stale-reads.ini --seed 1 --bug read-without-quorum "
+             "--runs-max 5 -o %s/min.sched",
+             dir);
+    cr_assert_eq(flowraft(output, sizeof(output), args), 0, "%s", output);
+    const char *repro = strstr(output, "reproduce   flowraft ");
+    cr_assert_not_null(repro, "%s", output);
+    char command[512];
+    snprintf(command, sizeof(command), "%s", repro + strlen("reproduce   flowraft "));
+    command[strcspn(command, "\n")] = '\0';
+    cr_assert(strstr(command, " --bug read-without-quorum") != NULL, "%s", command);
+    cr_assert_eq(flowraft(second, sizeof(second), command), 1, "%s: %s", command, second);
+    cr_assert(strstr(second, "linearizability") != NULL, "%s", second);
+    snprintf(args, sizeof(args), "%s/min.sched", dir);
+    cr_assert_eq(unlink(args), 0);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
 /* Invariant: replay --schedule reproduces a recorded run; --verbose logs events, filtered by node
  * and kind. */
 Test(sim_cli, replay_from_a_schedule_with_an_event_log)
