@@ -195,6 +195,11 @@ int raft_change_config(struct raft_node *node, const struct raft_membership *tar
                        struct raft_update *update);
 /* Re-derives the membership from the log (latest CONFIG entry), else snapshot, else bootstrap. */
 void raft_membership_recompute(struct raft_node *node);
+/* The configuration in force at `index` (<= the last index): the latest CONFIG entry at or
+ * before it, else the snapshot's, else the bootstrap one. Returns the index it came from (the
+ * entry's, the snapshot's, or 0 for the bootstrap). Scans back at most the in-memory log. */
+uint64_t raft_membership_in_log(const struct raft_node *node, uint64_t index,
+                                struct raft_membership *out);
 /* The bootstrap membership from the config. */
 void raft_membership_bootstrap(const struct raft_node *node, struct raft_membership *out);
 /* Leader, after commit advanced: leave a committed joint configuration; step down if a

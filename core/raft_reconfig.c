@@ -15,48 +15,36 @@ void raft_membership_bootstrap(const struct raft_node *node, struct raft_members
     out->learner_count = node->config.learner_count;
 }
 
-void raft_membership_recompute(struct raft_node *node)
+uint64_t raft_membership_in_log(const struct raft_node *node, uint64_t index,
+                                struct raft_membership *out)
 {
-    assert(node != NULL);
-    struct raft_membership m;
-    uint64_t last = raft_log_last_index(&node->log);
-    for (uint64_t i = last; i > node->log.prev_index; i--) {
-        struct raft_entry e;
-        raft_log_entry_at(&node->log, i, &e);
-        if (e.type == RAFT_ENTRY_CONFIG &&
-            raft_membership_decode(e.data, e.data_len, &m, NULL) == RAFT_OK) {
-            raft_membership_apply(node, &m, i);
-            return;
-        }
-    }
-    if (node->snapshot_index > 0) {
-        m = node->snapshot_membership;
-        raft_membership_apply(node, &m, node->snapshot_index);
-        return;
-    }
-    raft_membership_bootstrap(node, &m);
-    raft_membership_apply(node, &m, 0);
-}
-
-static bool raft_id_in(const uint32_t *ids, uint32_t count, uint32_t id);
-
-/* The configuration in force before the one at membership_index. */
-static void raft_membership_previous(struct raft_node *node, struct raft_membership *out)
-{
-    for (uint64_t i = node->membership_index - 1; i > node->log.prev_index; i--) {
+    assert(node != NULL && out != NULL);
+    assert(index <= raft_log_last_index(&node->log));
+    for (uint64_t i = index; i > node->log.prev_index; i--) { /* bounded by the log's length */
         struct raft_entry e;
         raft_log_entry_at(&node->log, i, &e);
         if (e.type == RAFT_ENTRY_CONFIG &&
             raft_membership_decode(e.data, e.data_len, out, NULL) == RAFT_OK) {
-            return;
+            return i;
         }
     }
     if (node->snapshot_index > 0) {
         *out = node->snapshot_membership;
-    } else {
-        raft_membership_bootstrap(node, out);
+        return node->snapshot_index;
     }
+    raft_membership_bootstrap(node, out);
+    return 0;
 }
+
+void raft_membership_recompute(struct raft_node *node)
+{
+    assert(node != NULL);
+    struct raft_membership m;
+    uint64_t at = raft_membership_in_log(node, raft_log_last_index(&node->log), &m);
+    raft_membership_apply(node, &m, at);
+}
+
+static bool raft_id_in(const uint32_t *ids, uint32_t count, uint32_t id);
 
 bool raft_may_campaign(struct raft_node *node)
 {
@@ -71,8 +59,9 @@ bool raft_may_campaign(struct raft_node *node)
     /* Our latest configuration leaves us out but is not committed: the previous one may still
      * need us to elect the leader that commits it (ScyllaDB raft hit the same deadlock). We
      * count votes with the latest configuration, so safety is unchanged. */
-    struct raft_membership prev;
-    raft_membership_previous(node, &prev);
+    struct raft_membership prev; /* the configuration before the latest */
+    assert(node->membership_index > 0);
+    (void)raft_membership_in_log(node, node->membership_index - 1, &prev);
     return raft_id_in(prev.voters, prev.voter_count, id) ||
            raft_id_in(prev.voters_outgoing, prev.voters_outgoing_count, id);
 }

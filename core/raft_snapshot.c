@@ -50,29 +50,6 @@ static void raft_stream_write(struct raft_node *node, const struct raft_membersh
     node->snap_len = offset + len;
 }
 
-/* The membership in force at `index` (>= the log's start): the latest CONFIG entry at or before
- * it, else the snapshot's, else the bootstrap one. */
-static void raft_membership_at(struct raft_node *node, uint64_t index, struct raft_membership *out)
-{
-    if (node->membership_index <= index) {
-        *out = node->membership;
-        return;
-    }
-    for (uint64_t i = index; i > node->log.prev_index; i--) {
-        struct raft_entry e;
-        raft_log_entry_at(&node->log, i, &e);
-        if (e.type == RAFT_ENTRY_CONFIG &&
-            raft_membership_decode(e.data, e.data_len, out, NULL) == RAFT_OK) {
-            return;
-        }
-    }
-    if (node->snapshot_index > 0) {
-        *out = node->snapshot_membership;
-    } else {
-        raft_membership_bootstrap(node, out);
-    }
-}
-
 /* Drops in-memory entries the snapshot covers, keeping a few for slightly lagging peers. */
 static void raft_snapshot_compact(struct raft_node *node, uint64_t index)
 {
@@ -103,8 +80,10 @@ int raft_snapshot_take(struct raft_node *node, uint64_t index, const uint8_t *da
     uint64_t term = 0;
     bool known = raft_log_term_at(&node->log, index, &term);
     assert(known); /* snapshot_index < index <= applied <= last */
-    struct raft_membership m;
-    raft_membership_at(node, index, &m);
+    struct raft_membership m = node->membership;
+    if (node->membership_index > index) {
+        (void)raft_membership_in_log(node, index, &m);
+    }
     if (m.voter_count == 0) {
         /* Only a joining node's empty bootstrap has no voters: the configuration in force at
          * `index` is not known here yet, and a snapshot must name it (§7). */
