@@ -128,6 +128,9 @@ int raft_fail(struct raft_node *node, int error, const char *format, ...)
 
 struct raft_progress *raft_progress_find(struct raft_node *node, uint32_t id);
 struct raft_progress *raft_progress_self(struct raft_node *node);
+/* Leader only: the progress of the member that sent the answer m, marked recently active (thesis
+ * §6.2, CheckQuorum); NULL when we do not lead or m is not from another member. */
+struct raft_progress *raft_progress_answering(struct raft_node *node, const struct raft_message *m);
 bool raft_is_voter(const struct raft_node *node, uint32_t id);
 /* Rebuilds the progress slots for node->membership, keeping the progress of kept members. */
 void raft_membership_apply(struct raft_node *node, const struct raft_membership *membership,

@@ -27,6 +27,21 @@ struct raft_progress *raft_progress_find(struct raft_node *node, uint32_t id)
     return NULL;
 }
 
+struct raft_progress *raft_progress_answering(struct raft_node *node, const struct raft_message *m)
+{
+    assert(node != NULL);
+    assert(m != NULL);
+    if (node->role != RAFT_LEADER) {
+        return NULL; /* an answer to a term we no longer lead */
+    }
+    struct raft_progress *pr = raft_progress_find(node, m->from);
+    if (pr == NULL || pr->id == node->config.id) {
+        return NULL; /* not (or no longer) a member, or a message claiming to be from us */
+    }
+    pr->recent_active = true;
+    return pr;
+}
+
 struct raft_progress *raft_progress_self(struct raft_node *node)
 {
     assert(node != NULL);

@@ -187,14 +187,10 @@ static uint64_t raft_hint_next(const struct raft_node *node, const struct raft_a
 
 void raft_recv_append_response(struct raft_node *node, const struct raft_message *m)
 {
-    if (node->role != RAFT_LEADER) {
+    struct raft_progress *pr = raft_progress_answering(node, m);
+    if (pr == NULL) {
         return;
     }
-    struct raft_progress *pr = raft_progress_find(node, m->from);
-    if (pr == NULL || pr->id == node->config.id) {
-        return;
-    }
-    pr->recent_active = true;
     const struct raft_append_response *r = &m->append_response;
     if (r->reject) {
         if (raft_progress_decrease(pr, r->index, raft_hint_next(node, r))) {
@@ -223,14 +219,10 @@ void raft_recv_append_response(struct raft_node *node, const struct raft_message
 
 void raft_recv_heartbeat_response(struct raft_node *node, const struct raft_message *m)
 {
-    if (node->role != RAFT_LEADER) {
+    struct raft_progress *pr = raft_progress_answering(node, m);
+    if (pr == NULL) {
         return;
     }
-    struct raft_progress *pr = raft_progress_find(node, m->from);
-    if (pr == NULL || pr->id == node->config.id) {
-        return;
-    }
-    pr->recent_active = true;
     if (m->heartbeat_response.context > pr->read_ack) {
         pr->read_ack = m->heartbeat_response.context;
         raft_reads_check(node);

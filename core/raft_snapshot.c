@@ -141,14 +141,10 @@ void raft_snapshot_send(struct raft_node *node, struct raft_progress *pr)
 
 void raft_recv_snapshot_response(struct raft_node *node, const struct raft_message *m)
 {
-    if (node->role != RAFT_LEADER) {
+    struct raft_progress *pr = raft_progress_answering(node, m);
+    if (pr == NULL) {
         return;
     }
-    struct raft_progress *pr = raft_progress_find(node, m->from);
-    if (pr == NULL || pr->id == node->config.id) {
-        return;
-    }
-    pr->recent_active = true;
     const struct raft_snapshot_response *r = &m->snapshot_response;
     if (pr->state != RAFT_PROGRESS_SNAPSHOT || r->last_index != pr->snapshot_index) {
         return; /* answers a stream we are no longer sending */
