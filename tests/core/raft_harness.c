@@ -506,6 +506,29 @@ int h_propose(struct harness *h, uint32_t id, const char *text, uint64_t *index)
     return rc;
 }
 
+void h_propose_n(struct harness *h, uint32_t id, int n, const char *tag)
+{
+    assert(n >= 0);
+    for (int i = 0; i < n; i++) {
+        char text[32];
+        snprintf(text, sizeof(text), "%s-%d", tag, i);
+        int rc = h_propose(h, id, text, NULL);
+        if (rc != RAFT_OK) { /* a test failure even with NDEBUG: the test expected a leader */
+            fprintf(stderr, "h_propose_n: node %u refused proposal %s: %d\n", id, text, rc);
+            abort();
+        }
+    }
+}
+
+void h_settle(struct harness *h, uint32_t id, int rounds)
+{
+    assert(rounds >= 0);
+    for (int t = 0; t < rounds; t++) {
+        h_tick(h, id);
+        h_deliver_all(h);
+    }
+}
+
 /* ---- network ---- */
 
 void h_peek(struct harness *h, size_t position, struct raft_message *message)

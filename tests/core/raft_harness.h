@@ -158,6 +158,11 @@ int h_tick(struct harness *h, uint32_t id);
 void h_tick_all(struct harness *h, uint32_t ticks);
 /* Proposes a COMMAND; on success *index (may be NULL) is where it went. */
 int h_propose(struct harness *h, uint32_t id, const char *text, uint64_t *index);
+/* Proposes n COMMANDs "TAG-0" .. "TAG-(n-1)" on `id`; aborts (failing the test) if one is
+ * refused. */
+void h_propose_n(struct harness *h, uint32_t id, int n, const char *tag);
+/* `rounds` times: one tick of `id` (a leader's heartbeat), then every message delivered. */
+void h_settle(struct harness *h, uint32_t id, int rounds);
 
 /* Network. Positions are indices into h->net. */
 void h_deliver(struct harness *h, size_t position);

@@ -18,21 +18,10 @@ static void founders(struct raft_config *c, uint32_t id, void *ctx)
     }
 }
 
-static void settle(struct harness *h, uint32_t leader, int rounds)
-{
-    for (int t = 0; t < rounds; t++) {
-        h_tick(h, leader);
-        h_deliver_all(h);
-    }
-}
-
+/* Proposes n commands on the leader and delivers everything. */
 static void propose_n(struct harness *h, uint32_t leader, int n)
 {
-    for (int i = 0; i < n; i++) {
-        char text[32];
-        snprintf(text, sizeof(text), "m-%d", i);
-        cr_assert_eq(h_propose(h, leader, text, NULL), RAFT_OK);
-    }
+    h_propose_n(h, leader, n, "m");
     h_deliver_all(h);
 }
 
@@ -56,7 +45,7 @@ Test(raft_membership, learner_catches_up_but_never_votes)
     const uint32_t voters[] = { 1, 2, 3 };
     const uint32_t learners[] = { 4 };
     cr_assert_eq(h_change_config(h, 1, voters, 3, learners, 1), RAFT_OK);
-    settle(h, 1, 6);
+    h_settle(h, 1, 6);
     struct raft_node *l = h_raft(h, 4);
     cr_assert_eq(raft_node_last_index(l), raft_node_last_index(h_raft(h, 1)));
     cr_assert_eq(raft_node_membership(l)->learner_count, 1, "learned its role from the log");
@@ -71,7 +60,7 @@ Test(raft_membership, learner_catches_up_but_never_votes)
     h_crash(h, 3);
     uint64_t commit = raft_node_commit_index(h_raft(h, 1));
     propose_n(h, 1, 1);
-    settle(h, 1, 3);
+    h_settle(h, 1, 3);
     cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), commit, "leader + learner is no quorum");
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
@@ -92,12 +81,12 @@ Test(raft_membership, joint_consensus_replaces_members)
     cr_assert_eq(h_change_config(h, 1, target, 3, NULL, 0), RAFT_OK);
     const struct raft_membership *m = raft_node_membership(h_raft(h, 1));
     cr_assert_eq(m->voters_outgoing_count, 3, "the leader uses C_old,new at once");
-    settle(h, 1, 4);
+    h_settle(h, 1, 4);
     cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), before,
                  "old majority alone does not commit the joint entry");
     h_isolate(h, 4, false);
     h_isolate(h, 5, false);
-    settle(h, 1, 10);
+    h_settle(h, 1, 10);
     m = raft_node_membership(h_raft(h, 1));
     cr_assert_eq(m->voters_outgoing_count, 0, "left the joint configuration");
     cr_assert(voter_of(m, 4) && voter_of(m, 5) && !voter_of(m, 2) && !voter_of(m, 3));
@@ -105,7 +94,7 @@ Test(raft_membership, joint_consensus_replaces_members)
     h_crash(h, 2);
     h_crash(h, 3);
     propose_n(h, 1, 2);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(raft_node_commit_index(h_raft(h, 4)), raft_node_last_index(h_raft(h, 1)),
                  "the new members commit on their own");
     cr_assert_str_empty(h->violation, "%s", h->violation);
@@ -121,7 +110,7 @@ Test(raft_membership, removed_leader_steps_down)
     propose_n(h, 1, 2);
     const uint32_t target[] = { 2, 3, 4 };
     cr_assert_eq(h_change_config(h, 1, target, 3, NULL, 0), RAFT_OK);
-    settle(h, 1, 10);
+    h_settle(h, 1, 10);
     cr_assert_eq(raft_node_role(h_raft(h, 1)), RAFT_FOLLOWER, "removed leader stepped down");
     const struct raft_membership *m = raft_node_membership(h_raft(h, 2));
     cr_assert(voter_of(m, 4) && !voter_of(m, 1));
@@ -132,7 +121,7 @@ Test(raft_membership, removed_leader_steps_down)
     }
     cr_assert_neq(raft_node_role(h_raft(h, 1)), RAFT_LEADER);
     propose_n(h, 2, 1);
-    settle(h, 2, 2);
+    h_settle(h, 2, 2);
     cr_assert_eq(raft_node_commit_index(h_raft(h, 4)), raft_node_last_index(h_raft(h, 2)));
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
@@ -183,7 +172,7 @@ Test(raft_membership, busy_until_the_latest_configuration_commits)
     cr_assert_eq(raft_node_membership(h_raft(h, 1))->voters_outgoing_count, 0);
     cr_assert_eq(h_change_config(h, 1, three, 3, learner5, 1), RAFT_ERR_BUSY);
     h_isolate(h, 1, false);
-    settle(h, 1, 4);
+    h_settle(h, 1, 4);
     cr_assert_eq(h_change_config(h, 1, four, 4, NULL, 0), RAFT_OK, "committed: next change");
     /* Deliver until C_old,new commits and the leader appends C_new, then cut the leader off:
      * C_new cannot commit. */
@@ -197,7 +186,7 @@ Test(raft_membership, busy_until_the_latest_configuration_commits)
     cr_assert_gt(raft_node_membership_index(h_raft(h, 1)), raft_node_commit_index(h_raft(h, 1)));
     cr_assert_eq(h_change_config(h, 1, three, 3, NULL, 0), RAFT_ERR_BUSY, "C_new uncommitted");
     h_isolate(h, 1, false);
-    settle(h, 1, 4);
+    h_settle(h, 1, 4);
     cr_assert_eq(h_change_config(h, 1, three, 3, NULL, 0), RAFT_OK);
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
@@ -217,7 +206,7 @@ Test(raft_membership, truncated_config_entry_reverts)
     cr_assert(h_elect(h, 2, 0x6));
     propose_n(h, 2, 1);
     h_isolate(h, 1, false);
-    settle(h, 2, 6);
+    h_settle(h, 2, 6);
     const struct raft_membership *m = raft_node_membership(h_raft(h, 1));
     cr_assert_eq(m->voters_outgoing_count, 0, "the joint entry was truncated");
     cr_assert_eq(m->voter_count, 3);
@@ -233,11 +222,11 @@ Test(raft_membership, restart_recovers_membership)
     cr_assert(h_elect(h, 1, 0x7));
     const uint32_t target[] = { 1, 2, 3, 4 };
     cr_assert_eq(h_change_config(h, 1, target, 4, NULL, 0), RAFT_OK);
-    settle(h, 1, 8);
+    h_settle(h, 1, 8);
     h_crash(h, 4);
     h_restart(h, 4);
     cr_assert(voter_of(raft_node_membership(h_raft(h, 4)), 4), "from the log");
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(h_take_snapshot(h, 4), RAFT_OK);
     h_crash(h, 4);
     h_restart(h, 4);
@@ -352,7 +341,7 @@ Test(raft_membership, joiner_never_snapshots_an_unknown_configuration)
     cr_assert_lt(raft_node_last_index(h_raft(h, 4)), config_index, "no CONFIG entry yet");
     cr_assert_eq(h_take_snapshot(h, 4), RAFT_ERR_BUSY);
     cr_assert_null(raft_node_snapshot(h_raft(h, 4)), "a snapshot with no voters was taken");
-    settle(h, 1, 6);
+    h_settle(h, 1, 6);
     cr_assert_eq(h_take_snapshot(h, 4), RAFT_OK, "once the configuration is known");
     const struct raft_snapshot *s = raft_node_snapshot(h_raft(h, 4));
     cr_assert_not_null(s);

@@ -18,23 +18,6 @@ static void plain(struct raft_config *c, uint32_t id, void *ctx)
     }
 }
 
-static void settle(struct harness *h, uint32_t leader, int rounds)
-{
-    for (int t = 0; t < rounds; t++) {
-        h_tick(h, leader);
-        h_deliver_all(h);
-    }
-}
-
-static void propose_n(struct harness *h, uint32_t leader, int n)
-{
-    for (int i = 0; i < n; i++) {
-        char text[32];
-        snprintf(text, sizeof(text), "r-%d", i);
-        cr_assert_eq(h_propose(h, leader, text, NULL), RAFT_OK);
-    }
-}
-
 /* Delivers vote traffic only, leaving every other frame in flight. */
 static void deliver_votes(struct harness *h)
 {
@@ -56,7 +39,7 @@ Test(raft_read, served_after_quorum_round_at_commit_index)
 {
     struct harness *h = h_create(3, 301, plain, NULL);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 3);
+    h_propose_n(h, 1, 3, "r");
     h_deliver_all(h);
     uint64_t commit = raft_node_commit_index(h_raft(h, 1));
     uint32_t slot = 0;
@@ -77,7 +60,7 @@ static struct harness *new_leader_with_stale_commit(uint32_t *bugs)
 {
     struct harness *h = h_create(3, 302, plain, bugs);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 4);
+    h_propose_n(h, 1, 4, "r");
     h_deliver_all(h);
     cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 5);
     cr_assert_lt(raft_node_commit_index(h_raft(h, 3)), 5);
@@ -121,12 +104,12 @@ static struct harness *deposed_leader(uint32_t *bugs)
 {
     struct harness *h = h_create(3, 303, plain, bugs);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 2);
+    h_propose_n(h, 1, 2, "r");
     h_deliver_all(h);
     h_isolate(h, 1, true);
     cr_assert(h_elect(h, 2, 0x6));
-    propose_n(h, 2, 3);
-    settle(h, 2, 2);
+    h_propose_n(h, 2, 3, "r");
+    h_settle(h, 2, 2);
     cr_assert_eq(raft_node_role(h_raft(h, 1)), RAFT_LEADER, "node 1 has not noticed yet");
     return h;
 }
@@ -142,7 +125,7 @@ Test(raft_read, deposed_leader_cannot_serve)
     h_deliver_all(h);
     cr_assert_not(h->reads[slot].done, "no quorum can answer the round");
     h_isolate(h, 1, false);
-    settle(h, 2, 2);
+    h_settle(h, 2, 2);
     cr_assert(h->reads[slot].done);
     cr_assert_eq(h->reads[slot].status, RAFT_ERR_NOT_LEADER);
     cr_assert_str_empty(h->violation, "%s", h->violation);
@@ -191,7 +174,7 @@ Test(raft_transfer, to_up_to_date_follower)
         h_tick_all(h, 1);
         h_deliver_all(h);
     }
-    propose_n(h, leader, 2);
+    h_propose_n(h, leader, 2, "r");
     h_deliver_all(h);
     uint32_t target = leader == 3 ? 1 : leader + 1;
     uint64_t term = raft_node_term(h_raft(h, leader));
@@ -211,13 +194,13 @@ Test(raft_transfer, lagging_target_caught_up_first)
     struct harness *h = h_create(3, 307, plain, NULL);
     cr_assert(h_elect(h, 1, 0));
     h_isolate(h, 3, true);
-    propose_n(h, 1, 5);
+    h_propose_n(h, 1, 5, "r");
     h_deliver_all(h);
     h_isolate(h, 3, false);
     uint64_t last = raft_node_last_index(h_raft(h, 1));
     cr_assert_eq(h_transfer(h, 1, 3), RAFT_OK);
     cr_assert_eq(h_propose(h, 1, "refused", NULL), RAFT_ERR_BUSY);
-    settle(h, 1, 4);
+    h_settle(h, 1, 4);
     cr_assert_eq(raft_node_role(h_raft(h, 3)), RAFT_LEADER);
     cr_assert_geq(raft_node_last_index(h_raft(h, 3)), last + 1, "all entries, then its no-op");
     cr_assert_str_empty(h->violation, "%s", h->violation);
@@ -234,11 +217,11 @@ Test(raft_transfer, abandoned_after_timeout_and_bad_targets)
     cr_assert_eq(h_transfer(h, 1, 9), RAFT_ERR_INVALID);
     cr_assert_eq(h_transfer(h, 2, 3), RAFT_ERR_NOT_LEADER);
     h_crash(h, 2);
-    propose_n(h, 1, 1);
+    h_propose_n(h, 1, 1, "r");
     h_deliver_all(h);
     cr_assert_eq(h_transfer(h, 1, 2), RAFT_OK);
     cr_assert_eq(h_propose(h, 1, "x", NULL), RAFT_ERR_BUSY);
-    settle(h, 1, 25);
+    h_settle(h, 1, 25);
     cr_assert_eq(raft_node_role(h_raft(h, 1)), RAFT_LEADER);
     cr_assert_eq(h_propose(h, 1, "y", NULL), RAFT_OK);
     h_destroy(h);

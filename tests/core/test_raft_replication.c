@@ -62,15 +62,6 @@ static uint32_t elect_any(struct harness *h)
     return leader;
 }
 
-static void propose_n(struct harness *h, uint32_t leader, int n, const char *tag)
-{
-    for (int i = 0; i < n; i++) {
-        char text[32];
-        snprintf(text, sizeof(text), "%s-%d", tag, i);
-        cr_assert_eq(h_propose(h, leader, text, NULL), RAFT_OK);
-    }
-}
-
 static struct raft_progress *progress_of(struct harness *h, uint32_t leader, uint32_t peer)
 {
     struct raft_progress *pr = raft_progress_find(h_raft(h, leader), peer);
@@ -175,7 +166,7 @@ Test(raft_replication, stale_and_duplicate_append_never_truncates)
 {
     struct harness *h = h_create(3, 25, plain, NULL);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 6, "a");
+    h_propose_n(h, 1, 6, "a");
     h_deliver_all(h);
     struct raft_node *f = h_raft(h, 2);
     uint64_t last = raft_node_last_index(f);
@@ -220,7 +211,7 @@ Test(raft_replication, reordered_heartbeats_commit_monotonic)
 {
     struct harness *h = h_create(3, 27, plain, NULL);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 4, "b");
+    h_propose_n(h, 1, 4, "b");
     h_deliver_all(h);
     struct raft_node *leader = h_raft(h, 1);
     uint64_t term = raft_node_term(leader);
@@ -294,7 +285,7 @@ Test(raft_replication, node_that_cannot_campaign_in_a_higher_term_is_caught_up)
 {
     struct harness *h = h_create(4, 30, plain_with_learner, NULL);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 2, "a");
+    h_propose_n(h, 1, 2, "a");
     h_deliver_all(h);
     /* A vote request of term 10 (an election under a configuration nobody kept) reaches only 4. */
     struct raft_message vote;
@@ -326,7 +317,7 @@ Test(raft_replication, next_match_never_regress_on_stale_responses)
 {
     struct harness *h = h_create(3, 29, plain, NULL);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 5, "c");
+    h_propose_n(h, 1, 5, "c");
     h_deliver_all(h);
     struct raft_progress *pr = progress_of(h, 1, 2);
     uint64_t match = pr->match_index;
@@ -361,7 +352,7 @@ Test(raft_replication, next_match_tracking_catches_up_lagging_follower)
     struct harness *h = h_create(3, 30, plain, NULL);
     cr_assert(h_elect(h, 1, 0));
     h_isolate(h, 3, true);
-    propose_n(h, 1, 20, "d");
+    h_propose_n(h, 1, 20, "d");
     h_deliver_all(h);
     h_tick_all(h, 2);
     h_deliver_all(h);
@@ -395,7 +386,7 @@ Test(raft_replication, pipelining_bounded_window_and_batches)
     struct harness *h = h_create(3, 31, small_windows, NULL);
     cr_assert(h_elect(h, 1, 0));
     cr_assert_eq(progress_of(h, 1, 2)->state, RAFT_PROGRESS_REPLICATE);
-    propose_n(h, 1, 20, "e"); /* nothing delivered yet */
+    h_propose_n(h, 1, 20, "e"); /* nothing delivered yet */
     cr_assert_eq(h_count(h, RAFT_MSG_APPEND, 1, 2), 3, "window of 3 in flight");
     for (size_t i = 0; i < h->net_count; i++) {
         struct raft_message m;
@@ -434,7 +425,7 @@ Test(raft_replication, lost_pipelined_appends_recovered)
 {
     struct harness *h = h_create(3, 32, small_windows, NULL);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 8, "f");
+    h_propose_n(h, 1, 8, "f");
     size_t pos = h_find(h, RAFT_MSG_APPEND, 1, 2);
     h_drop(h, pos); /* lose the first pipelined append to node 2 */
     h_deliver_all(h);
@@ -494,10 +485,10 @@ Test(raft_replication, apply_waits_for_local_persistence)
     cr_assert(h_elect(h, 1, 0));
     h_deliver_all(h);
     h_set_manual_sync(h, 2, true);
-    propose_n(h, 1, 3, "g");
+    h_propose_n(h, 1, 3, "g");
     h_deliver_all(h); /* node 2's acks are held; node 3 makes the majority */
     cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 4);
-    propose_n(h, 1, 1, "carrier"); /* its append carries commit 4 to node 2 */
+    h_propose_n(h, 1, 1, "carrier"); /* its append carries commit 4 to node 2 */
     h_deliver_all(h);
     struct raft_node *f = h_raft(h, 2);
     cr_assert_eq(raft_node_commit_index(f), 4, "commit learned from the append");
@@ -550,7 +541,7 @@ Test(raft_replication, apply_exactly_once_in_order)
 {
     struct harness *h = h_create(3, 37, tiny_apply, NULL);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 9, "h");
+    h_propose_n(h, 1, 9, "h");
     h_deliver_all(h);
     for (int t = 0; t < 6; t++) {
         h_tick_all(h, 1);
@@ -579,7 +570,7 @@ Test(raft_replication, entry_terms_never_change_after_commit)
 {
     struct harness *h = h_create(3, 38, plain, NULL);
     cr_assert(h_elect(h, 1, 0));
-    propose_n(h, 1, 3, "i");
+    h_propose_n(h, 1, 3, "i");
     h_deliver_all(h);
     h_tick_all(h, 2);
     h_deliver_all(h);
@@ -589,7 +580,7 @@ Test(raft_replication, entry_terms_never_change_after_commit)
     }
     h_crash(h, 1);
     cr_assert(h_elect(h, 2, 0x6));
-    propose_n(h, 2, 2, "j");
+    h_propose_n(h, 2, 2, "j");
     h_restart(h, 1);
     for (int t = 0; t < 6; t++) {
         h_tick(h, 2);

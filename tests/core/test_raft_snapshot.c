@@ -21,21 +21,10 @@ static void snap_config(struct raft_config *c, uint32_t id, void *ctx)
     }
 }
 
-static void settle(struct harness *h, uint32_t leader, int rounds)
-{
-    for (int t = 0; t < rounds; t++) {
-        h_tick(h, leader);
-        h_deliver_all(h);
-    }
-}
-
+/* Proposes n commands on the leader and delivers everything. */
 static void propose_n(struct harness *h, uint32_t leader, int n)
 {
-    for (int i = 0; i < n; i++) {
-        char text[32];
-        snprintf(text, sizeof(text), "cmd-%d", i);
-        cr_assert_eq(h_propose(h, leader, text, NULL), RAFT_OK);
-    }
+    h_propose_n(h, leader, n, "cmd");
     h_deliver_all(h);
 }
 
@@ -47,7 +36,7 @@ Test(raft_snapshot, take_compacts_and_never_goes_back)
     struct harness *h = h_create(3, 101, snap_config, NULL);
     cr_assert(h_elect(h, 1, 0));
     propose_n(h, 1, 10);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     struct raft_node *r = h_raft(h, 1);
     cr_assert_eq(raft_node_applied_index(r), 11);
     cr_assert_eq(h_take_snapshot(h, 1), RAFT_OK);
@@ -74,7 +63,7 @@ Test(raft_snapshot, take_compacts_and_never_goes_back)
     ev.snapshot.data_len = sizeof(big);
     cr_assert_eq(h_step(h, 1, &ev), RAFT_ERR_TOO_BIG);
     propose_n(h, 1, 3);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(raft_node_commit_index(h_raft(h, 2)), 14);
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
@@ -109,7 +98,7 @@ static struct harness *lagging_follower(uint32_t *bugs)
     h_deliver_all(h);
     h_isolate(h, 3, true);
     propose_n(h, 1, 20);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(h_take_snapshot(h, 1), RAFT_OK);
     cr_assert_eq(raft_node_snapshot_index(h_raft(h, 1)), 21);
     h_isolate(h, 3, false);
@@ -135,7 +124,7 @@ Test(raft_snapshot, lagging_follower_installs_chunked_snapshot)
     cr_assert_eq(h_node(h, 3)->applied, 21);
     cr_assert_eq(h_node(h, 3)->sm_hash, h_node(h, 1)->sm_hash);
     propose_n(h, 1, 5);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(raft_node_commit_index(f), 26);
     cr_assert_eq(h_node(h, 3)->applied, 26);
     cr_assert_eq(h_node(h, 3)->disk_snapshot.meta.index, 21, "the installed snapshot is stored");
@@ -201,7 +190,7 @@ static const char *stale_snapshot_run(uint32_t bugs, uint64_t *last_before, uint
     }
     cr_assert_geq(saved.count, 3);
     propose_n(h, 1, 8);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     *last_before = raft_node_last_index(h_raft(h, 3));
     replay(h, &saved); /* retransmitted/stale InstallSnapshot chunks arrive now */
     *last_after = raft_node_last_index(h_raft(h, 3));
@@ -232,11 +221,11 @@ Test(raft_snapshot, restart_loads_snapshot_then_log)
     struct harness *h = h_create(3, 103, snap_config, NULL);
     cr_assert(h_elect(h, 1, 0));
     propose_n(h, 1, 6);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(h_take_snapshot(h, 2), RAFT_OK);
     cr_assert_eq(raft_node_snapshot_index(h_raft(h, 2)), 7);
     propose_n(h, 1, 4);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     uint64_t sm = h_node(h, 2)->sm_hash;
     cr_assert_eq(h_node(h, 2)->applied, 11);
     h_crash(h, 2);
@@ -266,11 +255,11 @@ Test(raft_snapshot, conflicting_log_replaced_by_snapshot)
     h_isolate(h, 3, true);
     cr_assert(h_elect(h, 1, 0x3));
     propose_n(h, 1, 2);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 6);
     cr_assert_eq(h_take_snapshot(h, 1), RAFT_OK);
     h_isolate(h, 3, false);
-    settle(h, 1, 8);
+    h_settle(h, 1, 8);
     struct raft_node *f = h_raft(h, 3);
     cr_assert_eq(raft_node_snapshot_index(f), 6);
     cr_assert_eq(h_node(h, 3)->last_truncate_from, 7, "stored entries after the snapshot go");
@@ -278,7 +267,7 @@ Test(raft_snapshot, conflicting_log_replaced_by_snapshot)
     cr_assert_eq(raft_node_persisted_index(f), 6, "the snapshot's acknowledgement counted");
     cr_assert_eq(h_node(h, 3)->disk_count, 0);
     propose_n(h, 1, 1);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(raft_node_commit_index(f), 7);
     cr_assert_str_empty(h->violation, "%s", h->violation);
     h_destroy(h);
@@ -340,7 +329,7 @@ Test(raft_snapshot, partial_ack_of_an_older_stream_is_not_an_install)
     h_isolate(h, 3, true);
     cr_assert(h_elect(h, 1, 0x3));
     propose_n(h, 1, 4);
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     cr_assert_eq(raft_node_commit_index(h_raft(h, 1)), 8);
     take_raw_snapshot(h, 1, 6, 100); /* stream: 4 + 25 + 100 = 129 bytes, 9 chunks of 16 */
     h_isolate(h, 3, false);
@@ -357,8 +346,8 @@ Test(raft_snapshot, partial_ack_of_an_older_stream_is_not_an_install)
     cr_assert(raft_node_peer_match(h_raft(h, 1), 3, &match));
     cr_expect_eq(match, 0, "node 3 installed nothing, yet its match is %llu",
                  (unsigned long long)match);
-    h_clear_net(h);   /* the newer stream's first chunk is lost: a heartbeat comes first */
-    settle(h, 1, 12); /* heartbeats, the newer snapshot, the log after it */
+    h_clear_net(h);     /* the newer stream's first chunk is lost: a heartbeat comes first */
+    h_settle(h, 1, 12); /* heartbeats, the newer snapshot, the log after it */
     cr_assert_str_empty(h->violation, "%s", h->violation);
     cr_assert_eq(raft_node_snapshot_index(h_raft(h, 3)), 8);
     cr_assert_eq(h_node(h, 3)->sm_hash, h_node(h, 1)->sm_hash);
@@ -468,7 +457,7 @@ Test(raft_snapshot, install_keeps_the_entries_after_a_matching_snapshot)
 {
     struct harness *h = h_create(3, 107, wide_window, NULL);
     cr_assert(h_elect(h, 1, 0));
-    settle(h, 1, 2);
+    h_settle(h, 1, 2);
     for (int i = 0; i < 20; i++) {
         cr_assert_eq(h_propose(h, 1, "x", NULL), RAFT_OK); /* appends all carry commit 1 */
     }

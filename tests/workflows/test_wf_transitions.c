@@ -55,7 +55,8 @@ Test(wf_transitions, task_table_is_exactly_the_lifecycle)
         for (int event = 0; event < WF_TASK_EVENT_COUNT; event++) {
             enum wf_task_state to = WF_TASK_FAILED;
             bool legal = wf_task_next((enum wf_task_state)from, (enum wf_task_event)event, &to);
-            const struct row *row = find_row(task_rows, 9, from, event);
+            const struct row *row =
+                find_row(task_rows, sizeof(task_rows) / sizeof(task_rows[0]), from, event);
             cr_assert_eq(legal, row != NULL, "%s --%s-->", wf_task_state_name(from),
                          wf_task_event_name(event));
             if (row != NULL) {
@@ -73,7 +74,8 @@ Test(wf_transitions, workflow_table_is_exactly_the_lifecycle)
             enum wf_workflow_state to = WF_WORKFLOW_FAILED;
             bool legal =
                 wf_workflow_next((enum wf_workflow_state)from, (enum wf_workflow_event)event, &to);
-            const struct row *row = find_row(workflow_rows, 8, from, event);
+            const struct row *row = find_row(
+                workflow_rows, sizeof(workflow_rows) / sizeof(workflow_rows[0]), from, event);
             cr_assert_eq(legal, row != NULL, "%s --%s-->", wf_workflow_state_name(from),
                          wf_workflow_event_name(event));
             if (row != NULL) {
