@@ -1,58 +1,13 @@
 /* Client protocol lines: tokenising requests with quoted strings, quoting reply values. */
 #include "node/proto.h"
 
+#include "core/escape.h"
+
 #include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int proto_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Decodes one escape at text[*at] (just after the backslash) into *byte. 0 or -1. */
-static int proto_unescape(const char *text, size_t len, size_t *at, uint8_t *byte)
-{
-    if (*at >= len) {
-        return -1;
-    }
-    char c = text[(*at)++];
-    switch (c) {
-    case '\\':
-    case '"':
-        *byte = (uint8_t)c;
-        return 0;
-    case 'n':
-        *byte = '\n';
-        return 0;
-    case 'r':
-        *byte = '\r';
-        return 0;
-    case 't':
-        *byte = '\t';
-        return 0;
-    case 'x':
-        if (*at + 2 > len || proto_hex(text[*at]) < 0 || proto_hex(text[*at + 1]) < 0) {
-            return -1;
-        }
-        *byte = (uint8_t)(proto_hex(text[*at]) * 16 + proto_hex(text[*at + 1]));
-        *at += 2;
-        return 0;
-    default:
-        return -1;
-    }
-}
 
 /* Reads one token starting at text[*at] (not a separator) into out[0..cap); sets *out_len. */
 static int proto_token(const char *text, size_t len, size_t *at, uint8_t *out, size_t cap,
@@ -86,8 +41,8 @@ static int proto_token(const char *text, size_t len, size_t *at, uint8_t *out, s
         if (c == '"') {
             break;
         }
-        uint8_t byte = (uint8_t)c;
-        if (c == '\\' && proto_unescape(text, len, at, &byte) != 0) {
+        int byte = (unsigned char)c;
+        if (c == '\\' && (byte = escape_decode(text, len, at)) < 0) {
             *why = "bad escape (use \\\\ \\\" \\n \\r \\t \\xHH)";
             return -1;
         }
@@ -95,7 +50,7 @@ static int proto_token(const char *text, size_t len, size_t *at, uint8_t *out, s
             *why = "token too long";
             return -1;
         }
-        out[n++] = byte;
+        out[n++] = (uint8_t)byte;
     }
     if (*at < len && text[*at] != ' ' && text[*at] != '\t') {
         *why = "a quoted string must be followed by a space or the end of the line";
@@ -185,17 +140,8 @@ int node_proto_quote(struct node_buf *out, const void *bytes, size_t len)
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
-        char escaped[5];
-        size_t n = 0;
-        uint8_t c = b[i];
-        if (c == '\\' || c == '"') {
-            n = (size_t)snprintf(escaped, sizeof(escaped), "\\%c", c);
-        } else if (c < 0x20 || c >= 0x7f) {
-            n = (size_t)snprintf(escaped, sizeof(escaped), "\\x%02x", c);
-        } else {
-            escaped[0] = (char)c;
-            n = 1;
-        }
+        char escaped[ESCAPE_BYTES_MAX];
+        size_t n = escape_byte(b[i], escaped);
         if (node_buf_append(out, escaped, n) != 0) {
             return -1;
         }

@@ -1,6 +1,8 @@
 /* The history model and the recording API the simulator calls for every client operation. */
 #include "sim/hist.h"
 
+#include "core/escape.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -348,20 +350,10 @@ void hist_quote(char *buf, size_t buf_size, const char *bytes, size_t len, size_
     buf[at++] = '"';
     size_t shown = len < shown_max ? len : shown_max;
     for (size_t i = 0; i < shown && at + 8 < buf_size; i++) {
-        unsigned char c = (unsigned char)bytes[i];
-        const char *esc = c == '\\'   ? "\\\\"
-                          : c == '"'  ? "\\\""
-                          : c == '\n' ? "\\n"
-                          : c == '\r' ? "\\r"
-                          : c == '\t' ? "\\t"
-                                      : NULL;
-        if (esc != NULL) {
-            at += (size_t)snprintf(buf + at, buf_size - at, "%s", esc);
-        } else if (c < 0x20 || c >= 0x7f) {
-            at += (size_t)snprintf(buf + at, buf_size - at, "\\x%02x", c);
-        } else {
-            buf[at++] = (char)c;
-        }
+        char escaped[ESCAPE_BYTES_MAX];
+        size_t n = escape_byte((uint8_t)bytes[i], escaped);
+        memcpy(buf + at, escaped, n); /* fits: at + 8 < buf_size */
+        at += n;
         if (i + 1 == shown && shown < len) {
             at += (size_t)snprintf(buf + at, buf_size - at, "...");
         }

@@ -1,6 +1,8 @@
 /* Line and token reading shared by the history parsers: bounded, never reads past a line's end. */
 #include "sim/hist.h"
 
+#include "core/escape.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -108,51 +110,6 @@ int hist_lex_u64(struct hist_lines *lines, uint64_t *out)
     return 0;
 }
 
-static int hist_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Decodes one escape after a backslash at lines->p; returns the byte or -1. */
-static int hist_lex_escape(struct hist_lines *lines)
-{
-    if (lines->p >= lines->end) {
-        return -1;
-    }
-    char c = *lines->p++;
-    switch (c) {
-    case '\\':
-    case '"':
-        return c;
-    case 'n':
-        return '\n';
-    case 'r':
-        return '\r';
-    case 't':
-        return '\t';
-    case 'x': {
-        if (lines->end - lines->p < 2) {
-            return -1;
-        }
-        int hi = hist_hex_digit(lines->p[0]);
-        int lo = hist_hex_digit(lines->p[1]);
-        lines->p += 2;
-        return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-    }
-    default:
-        return -1;
-    }
-}
-
 int hist_lex_string(struct hist_lines *lines, const char **value_out, size_t *len_out,
                     const char **why)
 {
@@ -175,10 +132,12 @@ int hist_lex_string(struct hist_lines *lines, const char **value_out, size_t *le
     size_t n = 0;
     while (lines->p < lines->end && *lines->p != '"') {
         int c = (unsigned char)*lines->p++;
-        if (c == '\\' && (c = hist_lex_escape(lines)) < 0) {
+        size_t at = 0;
+        if (c == '\\' && (c = escape_decode(lines->p, (size_t)(lines->end - lines->p), &at)) < 0) {
             *why = "bad escape in string (use \\\\ \\\" \\n \\r \\t or \\xHH)";
             return -1;
         }
+        lines->p += at;
         if (n == room) {
             *why = "string longer than HIST_VALUE_BYTES_MAX";
             return -1;

@@ -1,6 +1,8 @@
 /* FlowRaft's own line-oriented history format (specified in sim/hist.h): writer and parser. */
 #include "sim/hist.h"
 
+#include "core/escape.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -19,22 +21,9 @@ static int hist_put_str(FILE *out, const struct hist *hist, struct hist_str str)
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)bytes[i];
-        int rc;
-        if (c == '\\' || c == '"') {
-            rc = fprintf(out, "\\%c", c);
-        } else if (c == '\n') {
-            rc = fputs("\\n", out);
-        } else if (c == '\r') {
-            rc = fputs("\\r", out);
-        } else if (c == '\t') {
-            rc = fputs("\\t", out);
-        } else if (c < 0x20 || c >= 0x7f) {
-            rc = fprintf(out, "\\x%02x", c);
-        } else {
-            rc = fputc(c, out);
-        }
-        if (rc < 0) {
+        char escaped[ESCAPE_BYTES_MAX];
+        size_t n = escape_byte((uint8_t)bytes[i], escaped);
+        if (fwrite(escaped, 1, n, out) != n) {
             return -1;
         }
     }
