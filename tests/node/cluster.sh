@@ -2,7 +2,9 @@
 # Needs $node_bin. Provides: start N, client N ARGS..., leader_of N, wait_for CMD..., fail MSG,
 # finish [N] (stops everything; fails on a sanitizer report), and $dir for files.
 dir=$(mktemp -d)
-base=$((20000 + ($$ % 2000) * 10))
+# Six ports from 20000..32759: below Linux's ephemeral range (32768 and up), where an outgoing
+# connection of any process may hold a port for a while and make a node's bind fail.
+base=$((20000 + ($$ % 1270) * 10))
 pids=""
 fail() {
     echo "e2e: FAILED: $*"
